@@ -1,0 +1,5 @@
+import sys
+
+from gitops.cli import main
+
+sys.exit(main())

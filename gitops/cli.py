@@ -1,0 +1,315 @@
+"""Command line: parse arguments, call one function, print. Lazy imports keep `--help` fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitops.errors import GitopsError, UsageError
+
+
+def _repo_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-r", "--repo", default=".", type=Path, help="repository path (default: current dir)"
+    )
+    p.add_argument(
+        "--lightweight",
+        action="store_true",
+        help="also read lightweight tags, dated by their commit (GTO ignores them)",
+    )
+
+
+def _json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON exactly as GTO 1.10.1 does")
+
+
+def _push_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--push",
+        nargs="?",
+        const="origin",
+        default=None,
+        metavar="REMOTE",
+        help="push the new tag(s) (to REMOTE, default origin)",
+    )
+    p.add_argument("-m", "--message", help="tag message (default: GTO's message)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitops",
+        description="GitOps for ML model registries kept in Git tags (GTO format).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("show", help="registry state, or the versions of one artifact")
+    p.add_argument("name", nargs="?", help="artifact, or NAME#stage, NAME@latest, NAME@vX.Y.Z")
+    _repo_arg(p)
+    _json_arg(p)
+    p.add_argument(
+        "-d",
+        "--all",
+        "--deprecated",
+        dest="deprecated",
+        action="store_true",
+        help="include deprecated artifacts and versions",
+    )
+    p.add_argument(
+        "--ro",
+        "--registered-only",
+        dest="registered_only",
+        action="store_true",
+        help="only registered versions (no bare commits)",
+    )
+    p.add_argument(
+        "--sort",
+        default="timestamp",
+        choices=["timestamp", "semver"],
+        help="which version a stage shows: latest assigned or highest SemVer",
+    )
+    p.add_argument(
+        "--vs",
+        "--versions-per-stage",
+        dest="vs",
+        type=int,
+        default=1,
+        help="versions shown per stage (-1: all)",
+    )
+    p.add_argument(
+        "--av",
+        "--assignments-per-version",
+        dest="av",
+        type=int,
+        default=-1,
+        help="stages shown per version (-1: all)",
+    )
+
+    p = sub.add_parser("check-ref", help="what one tag means")
+    p.add_argument("ref", help="tag name or refs/tags/NAME")
+    _repo_arg(p)
+    _json_arg(p)
+
+    p = sub.add_parser("history", help="registry events, newest first")
+    p.add_argument("name", nargs="?", help="only this artifact")
+    _repo_arg(p)
+    _json_arg(p)
+    p.add_argument(
+        "--asc", "--ascending", dest="ascending", action="store_true", help="oldest first"
+    )
+
+    p = sub.add_parser("register", help="register a version (writes NAME@vX.Y.Z)")
+    p.add_argument("name")
+    p.add_argument("ref", nargs="?", default="HEAD", help="commit to register (default HEAD)")
+    _repo_arg(p)
+    bump = p.add_mutually_exclusive_group()
+    bump.add_argument("--version", help="version to register, e.g. v1.2.0")
+    bump.add_argument("--bump-major", action="store_const", dest="bump", const="major")
+    bump.add_argument("--bump-minor", action="store_const", dest="bump", const="minor")
+    bump.add_argument("--bump-patch", action="store_const", dest="bump", const="patch")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="register even if the commit already has an active version",
+    )
+    _push_args(p)
+
+    p = sub.add_parser("assign", aliases=["promote"], help="assign a stage (writes NAME#stage#N)")
+    p.add_argument("name")
+    p.add_argument("ref", nargs="?", help="commit to assign (default HEAD unless --version)")
+    _repo_arg(p)
+    p.add_argument("--version", help="existing version to assign; with REF: name the new one")
+    p.add_argument("--stage", required=True)
+    p.add_argument("--force", action="store_true", help="assign even if already in the stage")
+    p.add_argument(
+        "--skip-registration",
+        "--sr",
+        action="store_true",
+        help="do not register an unregistered commit first",
+    )
+    _push_args(p)
+
+    p = sub.add_parser(
+        "deprecate",
+        help="deprecate an artifact, deregister a version, or unassign a stage",
+    )
+    p.add_argument("name")
+    p.add_argument("version", nargs="?")
+    p.add_argument("stage", nargs="?")
+    _repo_arg(p)
+    p.add_argument("--force", action="store_true")
+    _push_args(p)
+
+    p = sub.add_parser("demo", help="build a sample registry in a temp dir and show it")
+    p.add_argument("--keep", action="store_true", help="keep the sample repository")
+    return parser
+
+
+def _print_json(value: Any) -> None:
+    # GTO prints with json.dumps(indent=4) and its default ASCII escaping; so do we.
+    print(json.dumps(value, indent=4))
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from gitops.registry import reader, views
+
+    registry = reader.load_registry(args.repo, args.lightweight)
+    reader.print_warnings(registry)
+    opts = views.ShowOptions(args.registered_only, args.deprecated, args.av, args.vs, args.sort)
+    if args.name:
+        versions = views.show_versions(registry, args.name, opts)
+        if args.json:
+            _print_json(versions)
+        else:
+            from gitops.registry.render import versions_table
+
+            print(versions_table(registry, args.name, versions))
+        return 0
+    state = views.show_registry(registry, opts)
+    if args.json:
+        _print_json(state)
+    else:
+        from gitops.registry.render import registry_table
+
+        print(registry_table(registry, state))
+    return 0
+
+
+def cmd_check_ref(args: argparse.Namespace) -> int:
+    from gitops.registry import reader, views
+
+    registry = reader.load_registry(args.repo, args.lightweight)
+    event = views.check_ref(registry, args.ref)
+    if event is None:
+        return 0
+    if args.json:
+        _print_json(views.event_json(event, with_kind=True, internals=False))
+    else:
+        from gitops.registry.render import describe_event
+
+        print(describe_event(event))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from gitops.registry import reader, views
+
+    registry = reader.load_registry(args.repo, args.lightweight)
+    reader.print_warnings(registry)
+    events = views.history(registry, args.name, args.ascending)
+    if args.json:
+        _print_json(events)
+    else:
+        from gitops.registry.render import history_table
+
+        print(history_table(events))
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from gitops.registry import write
+
+    result = write.register(
+        args.repo,
+        args.name,
+        args.ref,
+        version=args.version,
+        bump=args.bump,
+        force=args.force,
+        message=args.message,
+    )
+    return _report_written(args, result)
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from gitops.registry import write
+
+    result = write.assign(
+        args.repo,
+        args.name,
+        args.stage,
+        ref=args.ref,
+        version=args.version,
+        force=args.force,
+        skip_registration=args.skip_registration,
+        message=args.message,
+    )
+    return _report_written(args, result)
+
+
+def cmd_deprecate(args: argparse.Namespace) -> int:
+    from gitops.registry import write
+
+    if args.stage:
+        result = write.unassign(
+            args.repo, args.name, args.version, args.stage, force=args.force, message=args.message
+        )
+    elif args.version:
+        result = write.deregister(
+            args.repo, args.name, args.version, force=args.force, message=args.message
+        )
+    else:
+        result = write.deprecate(args.repo, args.name, force=args.force, message=args.message)
+    return _report_written(args, result)
+
+
+def _report_written(args: argparse.Namespace, tags: list[str]) -> int:
+    from gitops.registry import write
+
+    for tag in tags:
+        print(f"Created git tag '{tag}'")
+    if args.push:
+        write.push_tags(args.repo, tags, args.push)
+        for tag in tags:
+            print(f"Pushed git tag '{tag}' to {args.push}")
+    elif tags:
+        import shlex
+
+        print("To push the changes upstream, run:")
+        print(f"    git push origin {' '.join(shlex.quote(t) for t in tags)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gitops import demo
+
+    return demo.run(keep=args.keep)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "show": cmd_show,
+    "check-ref": cmd_check_ref,
+    "history": cmd_history,
+    "register": cmd_register,
+    "assign": cmd_assign,
+    "promote": cmd_assign,
+    "deprecate": cmd_deprecate,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except GitopsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""GTO-compatible registry: tag grammar, fast git reads, state, annotations, tag writing."""

@@ -1,0 +1,122 @@
+"""Open a repository and build its registry state: git reads -> parsed tags -> state."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.registry import git
+from gitops.registry.annotations import (
+    ArtifactAnnotation,
+    GtoConfig,
+    parse_artifacts_yaml,
+    read_gto_config,
+)
+from gitops.registry.state import RegistryState, TagEvent, build_state
+from gitops.registry.tags import Event, parse_tag
+
+
+@dataclass
+class Registry:
+    """A repository's registry: where it is, its ``.gto`` config, its tags and its state."""
+
+    root: Path
+    config: GtoConfig
+    tags: list[git.TagRecord]
+    state: RegistryState
+    warnings: list[str]
+
+    def tag(self, name: str) -> git.TagRecord | None:
+        for record in self.tags:
+            if record.ref == name:
+                return record
+        return None
+
+    @property
+    def stages(self) -> list[str]:
+        """Registry columns: ``.gto`` stages if set, else every stage in use."""
+        if self.config.stages is not None:
+            return list(self.config.stages)
+        return self.state.used_stages()
+
+
+def tag_events(
+    records: list[git.TagRecord], include_lightweight: bool, warnings: list[str]
+) -> list[TagEvent]:
+    """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127)."""
+    events: list[TagEvent] = []
+    for record in records:
+        if parse_tag(record.ref) is None:
+            continue
+        if not record.annotated and not include_lightweight:
+            continue
+        parsed = parse_tag(record.name)
+        if parsed is None:
+            warnings.append(
+                f"tag {record.ref!r} holds a tag object named {record.name!r}, "
+                "which is not a registry tag; ignored"
+            )
+            continue
+        if record.commit is None:
+            warnings.append(
+                f"tag {record.ref!r} points at a {record.target_type or 'missing object'}, "
+                "not a commit; ignored"
+            )
+            continue
+        events.append(
+            TagEvent(
+                tag=record.name,
+                kind=parsed.event,
+                artifact=parsed.artifact,
+                version=parsed.version,
+                stage=parsed.stage,
+                commit=record.commit.sha,
+                time=record.time,
+                offset=record.offset,
+                author=record.tagger_name,
+                author_email=record.tagger_email,
+                message=record.message.strip(),
+            )
+        )
+    return events
+
+
+def load_registry(path: Path | str = ".", include_lightweight: bool = False) -> Registry:
+    """Read everything the registry needs in three git processes and build the state."""
+    root = git.repo_root(Path(path))
+    config = read_gto_config(root)
+    records = git.read_tags(root)
+    warnings: list[str] = []
+    events = tag_events(records, include_lightweight, warnings)
+    commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
+    version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
+    blobs = git.read_files_at(root, config.index, version_commits)
+    if blobs.head is not None:
+        commits.setdefault(blobs.head.sha, blobs.head)
+    annotations = _parse_annotations(blobs.files, config.index)
+    state = build_state(events, commits, annotations, blobs.head)
+    return Registry(root=root, config=config, tags=records, state=state, warnings=warnings)
+
+
+def _parse_annotations(
+    files: dict[str, bytes | None], index: str
+) -> dict[str, dict[str, ArtifactAnnotation]]:
+    parsed_by_content: dict[bytes, dict[str, ArtifactAnnotation]] = {}
+    result: dict[str, dict[str, ArtifactAnnotation]] = {}
+    for sha, content in files.items():
+        if content is None:
+            continue
+        if content not in parsed_by_content:
+            parsed_by_content[content] = parse_artifacts_yaml(
+                content, f"{index} (at commit {sha[:12]})"
+            )
+        result[sha] = parsed_by_content[content]
+    return result
+
+
+def print_warnings(registry: Registry) -> None:
+    for warning in registry.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for conflict in registry.state.conflicts.values():
+        print(f"warning: {conflict}", file=sys.stderr)

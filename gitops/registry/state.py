@@ -1,0 +1,488 @@
+"""Registry state from tag events, with GTO 1.10.1's semantics to the letter.
+
+GTO's rules live in how it sorts and concatenates event lists (``gto/base.py``), so this module
+keeps the same shapes: an Artifact holds Versions, a Version holds per-stage VStages, and every
+"latest event" question is answered by the same stable sort over the same concatenation. What is
+different is speed: lookups are indexed and answers cached, so the whole state of a 100k-tag
+registry builds in a fraction of a second. See shared/reference/gto.md §2 for the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from gitops.errors import GitopsError
+from gitops.registry.annotations import ArtifactAnnotation
+from gitops.registry.git import CommitInfo
+from gitops.registry.semver import semver_key
+from gitops.registry.tags import PRIORITY, Event
+
+COMMIT_EVENT = "commit"  # GTO's enrichment event: the version's commit, never a tag
+
+
+@dataclass(eq=False, slots=True)
+class RegistryEvent:
+    """One event: a registry tag, or the commit behind a version (``kind == "commit"``)."""
+
+    kind: str  # an Event value or COMMIT_EVENT
+    artifact: str
+    time: int
+    offset: int
+    author: str
+    author_email: str
+    message: str
+    commit: str
+    tag: str | None = None
+    version: str | None = None
+    stage: str | None = None
+    # only for commit events:
+    committer: str = ""
+    committer_email: str = ""
+    annotation: ArtifactAnnotation | None = None
+
+    @property
+    def priority(self) -> int:
+        return PRIORITY[Event(self.kind)] if self.kind != COMMIT_EVENT else 0
+
+    @property
+    def addition(self) -> bool:
+        return self.kind in (Event.REGISTRATION, Event.ASSIGNMENT, COMMIT_EVENT)
+
+    @property
+    def ref(self) -> str:
+        return self.tag if self.tag is not None else self.commit
+
+    @property
+    def created_at(self) -> dt.datetime:
+        tz = dt.timezone(dt.timedelta(seconds=self.offset))
+        return dt.datetime.fromtimestamp(self.time, tz=tz)
+
+
+def _by_time(events: list[RegistryEvent]) -> list[RegistryEvent]:
+    """Stable ascending sort by timestamp, as GTO's ``sorted(..., key=created_at)``."""
+    return sorted(events, key=lambda e: e.time)
+
+
+class VStage:
+    """A version's presence in one stage: its assignments and unassignments."""
+
+    def __init__(self, artifact: str, version: str, stage: str, commit: str) -> None:
+        self.artifact, self.version, self.stage, self.commit = artifact, version, stage, commit
+        self.assignments: list[RegistryEvent] = []
+        self.unassignments: list[RegistryEvent] = []
+
+    def add(self, event: RegistryEvent) -> None:
+        target = self.assignments if event.kind == Event.ASSIGNMENT else self.unassignments
+        target.append(event)
+
+    def freeze(self) -> None:
+        self.assignments = _by_time(self.assignments)
+        self.unassignments = _by_time(self.unassignments)
+
+    @cached_property
+    def events_desc(self) -> list[RegistryEvent]:
+        return _by_time(self.assignments + self.unassignments)[::-1]
+
+    @property
+    def is_active(self) -> bool:
+        return self.events_desc[0].kind == Event.ASSIGNMENT
+
+    @property
+    def activated_at(self) -> RegistryEvent | None:
+        """The event that activated the pair (its latest assignment), if active."""
+        return self.events_desc[0] if self.is_active else None
+
+    @cached_property
+    def authoring_event(self) -> RegistryEvent:
+        """GTO shows a pair's latest assignment as its ``created_at``/``author``/``ref``."""
+        return next(e for e in self.events_desc if e.addition)
+
+
+class Version:
+    """A version of an artifact: a registered SemVer, or a commit sha GTO calls a version."""
+
+    def __init__(self, artifact: str, version: str, commit: str) -> None:
+        self.artifact, self.version, self.commit = artifact, version, commit
+        self.enrichments: list[RegistryEvent] = []
+        self.registrations: list[RegistryEvent] = []
+        self.deregistrations: list[RegistryEvent] = []
+        self.stages: dict[str, VStage] = {}
+
+    @property
+    def discovered(self) -> bool:
+        """GTO's name for a version with no registration or deregistration tag."""
+        return not self.registrations and not self.deregistrations
+
+    @property
+    def is_registered(self) -> bool:
+        return bool(self.registrations)
+
+    @property
+    def semver(self) -> Any:
+        return semver_key(self.version)
+
+    def add(self, event: RegistryEvent) -> None:
+        if event.kind == Event.REGISTRATION:
+            self.registrations.append(event)
+        elif event.kind == Event.DEREGISTRATION:
+            self.deregistrations.append(event)
+        elif event.kind == COMMIT_EVENT:
+            self.enrichments.append(event)
+        else:
+            assert event.stage is not None
+            if event.stage not in self.stages:
+                self.stages[event.stage] = VStage(
+                    self.artifact, self.version, event.stage, self.commit
+                )
+            self.stages[event.stage].add(event)
+
+    def freeze(self) -> None:
+        self.registrations = _by_time(self.registrations)
+        self.deregistrations = _by_time(self.deregistrations)
+        self.enrichments = _by_time(self.enrichments)
+        for vstage in self.stages.values():
+            vstage.freeze()
+
+    @cached_property
+    def direct_desc(self) -> list[RegistryEvent]:
+        return _by_time(self.registrations + self.deregistrations)[::-1]
+
+    @cached_property
+    def indirect(self) -> list[RegistryEvent]:
+        """Enrichments then stage events, in GTO's concatenation order (before sorting)."""
+        return self.enrichments + [e for s in self.stages.values() for e in s.events_desc]
+
+    @cached_property
+    def events_desc(self) -> list[RegistryEvent]:
+        return _by_time(self.registrations + self.deregistrations + self.indirect)[::-1]
+
+    @cached_property
+    def is_active(self) -> bool:
+        if self.direct_desc:
+            return self.direct_desc[0].kind == Event.REGISTRATION
+        return bool(self.indirect)
+
+    @cached_property
+    def activated_at(self) -> RegistryEvent:
+        if self.registrations:
+            return self.registrations[0]
+        return _by_time(self.registrations + self.deregistrations + self.indirect)[0]
+
+    @cached_property
+    def authoring_event(self) -> RegistryEvent:
+        for event in self.direct_desc:
+            if event.addition:
+                return event
+        return _by_time(self.indirect)[::-1][0]
+
+    def active_vstages(self, ascending: bool = False) -> list[VStage]:
+        """Active stages by activation time (oldest first when ``ascending``)."""
+        active = [s for s in self.stages.values() if s.is_active]
+        ordered = sorted(active, key=lambda s: s.events_desc[0].time)
+        return ordered if ascending else ordered[::-1]
+
+
+class VersionSort:
+    SEMVER = "semver"
+    TIMESTAMP = "timestamp"
+
+
+def sort_versions(versions: list[Version], sort: str, ascending: bool = False) -> list[Version]:
+    """GTO's ``sort_versions``: SemVer ones by precedence, then commit shas by name."""
+    step = 1 if ascending else -1
+    if sort == VersionSort.SEMVER:
+        semvers = [v for v in versions if v.semver is not None]
+        others = [v for v in versions if v.semver is None]
+        return (
+            sorted(semvers, key=lambda v: v.semver)[::step]
+            + sorted(others, key=lambda v: v.version)[::step]
+        )
+    return sorted(versions, key=lambda v: v.authoring_event.time)[::step]
+
+
+class Artifact:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.versions: list[Version] = []
+        self.deprecations: list[RegistryEvent] = []
+        # Indexes that stand in for GTO's linear scans of `versions`.
+        self._by_name_commit: dict[tuple[str, str], Version] = {}
+        self._registered_at: dict[str, list[Version]] = {}
+
+    def new_version(self, version: str, commit: str) -> Version:
+        v = Version(self.name, version, commit)
+        self.versions.append(v)
+        return v
+
+    def freeze(self) -> None:
+        self.deprecations = _by_time(self.deprecations)
+        for v in self.versions:
+            v.freeze()
+
+    @cached_property
+    def events_desc(self) -> list[RegistryEvent]:
+        nested = [e for v in self.versions for e in v.events_desc]
+        return _by_time(self.deprecations + nested)[::-1]
+
+    @cached_property
+    def is_active(self) -> bool:
+        return bool(self.events_desc) and self.events_desc[0].kind != Event.DEPRECATION
+
+    @cached_property
+    def is_registered(self) -> bool:
+        """False when the artifact is only annotated in ``artifacts.yaml`` at HEAD."""
+        return not all(e.kind == COMMIT_EVENT for e in self.events_desc)
+
+    def get_versions(
+        self,
+        active_only: bool = True,
+        include_non_explicit: bool = False,
+        include_discovered: bool = False,
+        sort: str = VersionSort.SEMVER,
+    ) -> list[Version]:
+        chosen = [
+            v
+            for v in self.versions
+            if not active_only
+            or v.is_active
+            and (
+                (v.is_registered and not v.discovered)
+                or (include_discovered and v.discovered)
+                or (include_non_explicit and not v.is_registered)
+            )
+        ]
+        return sort_versions(chosen, sort)
+
+    def latest_version(self, registered_only: bool = True) -> Version | None:
+        versions = self.get_versions(include_non_explicit=not registered_only)
+        return versions[0] if versions else None
+
+    def get_vstages(
+        self,
+        registered_only: bool = False,
+        assignments_per_version: int = -1,
+        versions_per_stage: int = 1,
+        sort: str = VersionSort.SEMVER,
+    ) -> dict[str, list[VStage]]:
+        """Which versions each stage holds (GTO's ``Artifact.get_vstages``)."""
+        versions = self.get_versions(include_non_explicit=not registered_only, sort=sort)
+        pairs: list[VStage] = []
+        for v in versions:
+            vstages = v.active_vstages(ascending=True)
+            pairs += vstages[:assignments_per_version] if assignments_per_version > -1 else vstages
+        if sort == VersionSort.TIMESTAMP:
+            pairs = sorted(pairs, key=lambda s: s.authoring_event.time)[::-1]
+        stages: dict[str, list[VStage]] = {}
+        for pair in pairs:
+            held = stages.setdefault(pair.stage, [])
+            if versions_per_stage > -1 and len(held) >= versions_per_stage:
+                continue
+            if all(h.version != pair.version for h in held):
+                held.append(pair)
+        return stages
+
+    @cached_property
+    def used_stages(self) -> set[str]:
+        return set(self.get_vstages())
+
+
+@dataclass
+class Conflict:
+    """Two versions registered on one commit: GTO refuses the whole registry (ManyVersions)."""
+
+    artifact: str
+    commit: str
+    versions: list[str]
+    tags: list[str]
+
+    def __str__(self) -> str:
+        return (
+            f"artifact {self.artifact!r}: versions {', '.join(self.versions)} are all registered "
+            f"on commit {self.commit[:12]} (tags: {', '.join(self.tags)}); GTO allows one version "
+            "per commit. Deregister or delete all but one of them."
+        )
+
+
+class ConflictError(GitopsError):
+    def __init__(self, conflict: Conflict) -> None:
+        self.conflict = conflict
+        super().__init__(str(conflict))
+
+
+@dataclass
+class RegistryState:
+    """The whole registry: artifacts in GTO's discovery order, plus conflicted ones set aside."""
+
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    head: str | None = None
+
+    def artifact(self, name: str) -> Artifact:
+        if name in self.conflicts:
+            raise ConflictError(self.conflicts[name])
+        return self.artifacts[name]
+
+    def used_stages(self) -> list[str]:
+        return sorted({s for a in self.artifacts.values() for s in a.used_stages})
+
+
+@dataclass(frozen=True, slots=True)
+class TagEvent:
+    """A parsed registry tag, ready to apply: the input of ``build_state``."""
+
+    tag: str
+    kind: Event
+    artifact: str
+    version: str | None
+    stage: str | None
+    commit: str
+    time: int
+    offset: int
+    author: str
+    author_email: str
+    message: str
+
+
+_PHASES = (
+    (Event.DEPRECATION,),
+    (Event.REGISTRATION, Event.DEREGISTRATION),
+    (Event.ASSIGNMENT, Event.UNASSIGNMENT),
+)
+
+
+def build_state(
+    tag_events: list[TagEvent],
+    commits: dict[str, CommitInfo],
+    annotations: dict[str, dict[str, ArtifactAnnotation]],
+    head: CommitInfo | None,
+) -> RegistryState:
+    """Apply events as GTO does: deprecations, then versions, then stages, each by tag time.
+
+    ``tag_events`` must be in tag-name order (GTO lists tags sorted, and same-second events keep
+    that order). ``commits`` has the commit behind every tag; ``annotations`` the parsed
+    ``artifacts.yaml`` at each commit that has one.
+    """
+    state = RegistryState(head=head.sha if head else None)
+    for kinds in _PHASES:
+        phase = sorted((e for e in tag_events if e.kind in kinds), key=lambda e: e.time)
+        for e in phase:
+            if e.artifact in state.conflicts:
+                continue
+            artifact = state.artifacts.get(e.artifact)
+            if artifact is None:
+                artifact = state.artifacts[e.artifact] = Artifact(e.artifact)
+            try:
+                _apply(artifact, e)
+            except ConflictError as exc:
+                state.conflicts[e.artifact] = exc.conflict
+                del state.artifacts[e.artifact]
+    _enrich(state, commits, annotations, head)
+    for artifact in state.artifacts.values():
+        artifact.freeze()
+    return state
+
+
+def _event(e: TagEvent, version: str | None) -> RegistryEvent:
+    return RegistryEvent(
+        kind=e.kind,
+        artifact=e.artifact,
+        time=e.time,
+        offset=e.offset,
+        author=e.author,
+        author_email=e.author_email,
+        message=e.message,
+        commit=e.commit,
+        tag=e.tag,
+        version=version,
+        stage=e.stage,
+    )
+
+
+def _apply(artifact: Artifact, e: TagEvent) -> None:
+    if e.kind == Event.DEPRECATION:
+        artifact.deprecations.append(_event(e, None))
+        return
+    if e.kind in (Event.REGISTRATION, Event.DEREGISTRATION):
+        assert e.version is not None
+        key = (e.version, e.commit)
+        version = artifact._by_name_commit.get(key)
+        if version is None:
+            version = artifact._by_name_commit[key] = artifact.new_version(e.version, e.commit)
+            artifact._registered_at.setdefault(e.commit, []).append(version)
+        version.add(_event(e, e.version))
+        return
+    # Stage tags carry no version: it is the one registered on the tag's commit. Without one,
+    # GTO makes a pseudo-version named by the commit sha, and (since such a version is never
+    # found again by commit) one more empty pseudo-version per stage tag.
+    candidates = artifact._registered_at.get(e.commit, [])
+    if len(candidates) > 1:
+        raise ConflictError(
+            Conflict(
+                artifact=artifact.name,
+                commit=e.commit,
+                versions=[v.version for v in candidates],
+                tags=[r.tag or "" for v in candidates for r in v.registrations + v.deregistrations]
+                + [e.tag],
+            )
+        )
+    if candidates:
+        candidates[0].add(_event(e, candidates[0].version))
+        return
+    artifact.new_version(e.commit, e.commit)  # the empty twin
+    artifact.new_version(e.commit, e.commit).add(_event(e, e.commit))
+
+
+def _commit_event(
+    artifact: str, version: str, info: CommitInfo, annotation: ArtifactAnnotation | None
+) -> RegistryEvent:
+    return RegistryEvent(
+        kind=COMMIT_EVENT,
+        artifact=artifact,
+        time=info.time,
+        offset=info.offset,
+        author=info.author_name,
+        author_email=info.author_email,
+        message=info.message,
+        commit=info.sha,
+        version=version,
+        committer=info.committer_name,
+        committer_email=info.committer_email,
+        annotation=annotation,
+    )
+
+
+def _enrich(
+    state: RegistryState,
+    commits: dict[str, CommitInfo],
+    annotations: dict[str, dict[str, ArtifactAnnotation]],
+    head: CommitInfo | None,
+) -> None:
+    """GTO's enrichment: every version gets its commit as an event, then HEAD's annotations."""
+    for artifact in state.artifacts.values():
+        for v in artifact.versions:
+            info = commits.get(v.commit)
+            if info is not None:
+                note = annotations.get(v.commit, {}).get(artifact.name)
+                v.add(_commit_event(artifact.name, v.version, info, note))
+    if head is None:
+        return
+    for name, note in annotations.get(head.sha, {}).items():
+        if name in state.conflicts:
+            continue
+        artifact = state.artifacts.get(name)
+        if artifact is None:
+            artifact = state.artifacts[name] = Artifact(name)
+        registered = artifact._registered_at.get(head.sha, [])
+        if len(registered) > 1:
+            state.conflicts[name] = Conflict(
+                artifact=name,
+                commit=head.sha,
+                versions=[v.version for v in registered],
+                tags=[r.tag or "" for v in registered for r in v.registrations + v.deregistrations],
+            )
+            del state.artifacts[name]
+        elif not registered:  # a registered version at HEAD already has this very event
+            artifact.new_version(head.sha, head.sha).add(_commit_event(name, head.sha, head, note))
