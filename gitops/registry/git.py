@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops.errors import GitopsError
+from gitops.errors import GitopsError, UsageError
 
 GIT_TIMEOUT = 120
 
 
-class NotARepository(GitopsError):
+class NotARepository(UsageError):
     pass
 
 
