@@ -100,9 +100,15 @@ def parse_tag(tag: str) -> TagName | None:
     return TagName(artifact, Event.DEPRECATION, counter=counter)
 
 
-def is_gto_name(tag: str) -> bool:
-    """True when GTO's regex matches, ``@created`` included (GTO treats those as its own)."""
-    return _TAG_RE.fullmatch(tag) is not None
+def raw_tag_parts(tag: str) -> tuple[str, int | None] | None:
+    """(artifact, counter) of any tag GTO's regex matches, ``@created`` included.
+
+    GTO's next counter scans every such tag, whatever its event, so the writer needs these too.
+    """
+    m = _TAG_RE.fullmatch(tag)
+    if m is None:
+        return None
+    return tag_to_name(m["artifact"]), int(m["counter"]) if m["counter"] is not None else None
 
 
 def format_tag(

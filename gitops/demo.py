@@ -1,0 +1,123 @@
+"""``gitops demo``: a sample registry built in a temp dir, then shown. Nothing else needed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gitops.registry import write
+from gitops.registry.reader import load_registry
+from gitops.registry.render import describe_event, history_table, registry_table, versions_table
+from gitops.registry.views import ShowOptions, check_ref, history, show_registry, show_versions
+
+START = 1_767_225_600  # 2026-01-01T00:00:00Z: fixed dates make the demo repeatable
+
+ARTIFACTS_YAML = """\
+churn:
+  type: model
+  path: models/churn.pkl
+  description: Customer churn classifier
+fraud:
+  type: model
+  path: models/fraud.onnx
+"""
+
+
+@contextmanager
+def _at(minutes: int) -> Iterator[None]:
+    """Date the next git objects ``minutes`` after START (tags order by tagger time)."""
+    saved = {k: os.environ.get(k) for k in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE")}
+    os.environ["GIT_COMMITTER_DATE"] = os.environ["GIT_AUTHOR_DATE"] = (
+        f"{START + minutes * 60} +0000"
+    )
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, timeout=60)
+
+
+def build_sample(repo: Path) -> None:
+    """A small registry: two models with versions moving through stages, one deprecated."""
+    repo.mkdir(parents=True, exist_ok=True)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "Demo User")
+    _git(repo, "config", "user.email", "demo@example.com")
+    _git(repo, "config", "tag.gpgSign", "false")
+    _git(repo, "config", "commit.gpgSign", "false")
+    (repo / ".gto").write_text("stages: [dev, staging, prod]\n")
+    (repo / "artifacts.yaml").write_text(ARTIFACTS_YAML)
+    commits = []
+    for i, text in enumerate(["baseline", "more features", "tuned thresholds"]):
+        (repo / "models").mkdir(exist_ok=True)
+        (repo / "models" / "churn.pkl").write_text(f"churn model: {text}\n")
+        (repo / "models" / "fraud.onnx").write_text(f"fraud model {i}\n")
+        _git(repo, "add", "-A")
+        with _at(i * 60):
+            _git(repo, "commit", "-q", "-m", f"Train models: {text}")
+        commits.append(
+            subprocess.run(
+                ["git", "-C", str(repo), "rev-parse", "HEAD"],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout.strip()
+        )
+    steps = [
+        lambda: write.register(repo, "churn", commits[0], version="v1.0.0"),
+        lambda: write.assign(repo, "churn", "staging", version="v1.0.0"),
+        lambda: write.assign(repo, "churn", "prod", version="v1.0.0"),
+        lambda: write.register(repo, "churn", commits[1], bump="minor"),
+        lambda: write.assign(repo, "churn", "staging", version="v1.1.0"),
+        lambda: write.assign(repo, "churn", "prod", version="v1.1.0"),
+        lambda: write.assign(repo, "churn", "dev", ref=commits[2]),  # registers v1.1.1 first
+        lambda: write.unassign(repo, "churn", "v1.1.0", "prod"),  # prod falls back to v1.0.0
+        lambda: write.register(repo, "fraud", commits[1], version="v0.1.0"),
+        lambda: write.assign(repo, "fraud", "staging", version="v0.1.0"),
+        lambda: write.register(repo, "legacy-scorer", commits[0], version="v0.9.0"),
+        lambda: write.deprecate(repo, "legacy-scorer"),
+    ]
+    for minute, step in enumerate(steps, start=200):
+        with _at(minute):
+            step()
+
+
+def run(keep: bool = False) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="gitops-demo-"))
+    repo = tmp / "registry"
+    try:
+        build_sample(repo)
+        registry = load_registry(repo)
+        opts = ShowOptions()
+        print(f"Sample registry built in {repo}\n")
+        print("== Registry state (gitops show) ==")
+        print(registry_table(registry, show_registry(registry, opts)))
+        print("\n== Versions of churn (gitops show churn) ==")
+        print(versions_table(registry, "churn", show_versions(registry, "churn", opts)))
+        events = history(registry)
+        unassign_tag = next(e["ref"] for e in events if e["event"] == "unassignment")
+        print(f"\n== What a tag means (gitops check-ref '{unassign_tag}') ==")
+        event = check_ref(registry, unassign_tag)
+        print(describe_event(event) if event else "not a registry tag")
+        print("  -> prod fell back to the version assigned before v1.1.0")
+        print("\n== History (gitops history) ==")
+        print(history_table(events))
+        if keep:
+            print(f"\nKept: try `gitops show -r {repo}`")
+        return 0
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
