@@ -143,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     _push_args(p)
 
+    p = sub.add_parser("moves", help="which stages the given tags moved")
+    p.add_argument("tags", nargs="*", metavar="TAG", help="pushed tags (present now)")
+    p.add_argument(
+        "--deleted", action="append", default=[], metavar="TAG", help="a deleted tag (repeatable)"
+    )
+    _repo_arg(p)
+    p.add_argument("--json", action="store_true", help="tags and moves as JSON")
+
+    sub.add_parser(
+        "action",
+        help="the CI entry: act on the GitHub/GitLab event (inputs from INPUT_* variables)",
+    )
+
     p = sub.add_parser("demo", help="build a sample registry in a temp dir and show it")
     p.add_argument("--keep", action="store_true", help="keep the sample repository")
     return parser
@@ -273,6 +286,34 @@ def _report_written(args: argparse.Namespace, tags: list[str]) -> int:
     return 0
 
 
+def cmd_moves(args: argparse.Namespace) -> int:
+    from gitops.ci.summary import text_table
+    from gitops.registry.moves import compute_changes
+    from gitops.registry.reader import RegistrySource
+
+    source = RegistrySource.read(args.repo, args.lightweight)
+    changes = compute_changes(source, args.tags, args.deleted)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "tags": [t.to_json() for t in changes.tags],
+                    "moves": [m.to_json() for m in changes.moves],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(text_table(changes))
+    return 0
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    from gitops.ci import action
+
+    return action.run()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from gitops import demo
 
@@ -287,6 +328,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "assign": cmd_assign,
     "promote": cmd_assign,
     "deprecate": cmd_deprecate,
+    "moves": cmd_moves,
+    "action": cmd_action,
     "demo": cmd_demo,
 }
 

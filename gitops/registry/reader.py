@@ -82,21 +82,52 @@ def tag_events(
     return events
 
 
+@dataclass
+class RegistrySource:
+    """Everything git has for the registry, read once; registries are built from it.
+
+    Stage moves compare the registry with and without some tags: both come from one read.
+    """
+
+    root: Path
+    config: GtoConfig
+    records: list[git.TagRecord]
+    blobs: git.Blobs
+    include_lightweight: bool
+    events: list[TagEvent]  # of all records
+    warnings: list[str]
+
+    @classmethod
+    def read(cls, path: Path | str = ".", include_lightweight: bool = False) -> RegistrySource:
+        root = git.repo_root(Path(path))
+        config = read_gto_config(root)
+        records = git.read_tags(root)
+        warnings: list[str] = []
+        events = tag_events(records, include_lightweight, warnings)
+        version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
+        blobs = git.read_files_at(root, config.index, version_commits)
+        return cls(root, config, records, blobs, include_lightweight, events, warnings)
+
+    def registry(self, without: frozenset[str] = frozenset()) -> Registry:
+        """The registry as if the tags named in ``without`` did not exist."""
+        records, events, warnings = self.records, self.events, self.warnings
+        if without:
+            records = [r for r in records if r.ref not in without]
+            warnings = []
+            events = tag_events(records, self.include_lightweight, warnings)
+        commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
+        if self.blobs.head is not None:
+            commits.setdefault(self.blobs.head.sha, self.blobs.head)
+        annotations = _parse_annotations(self.blobs.files, self.config.index)
+        state = build_state(events, commits, annotations, self.blobs.head)
+        return Registry(
+            root=self.root, config=self.config, tags=records, state=state, warnings=warnings
+        )
+
+
 def load_registry(path: Path | str = ".", include_lightweight: bool = False) -> Registry:
     """Read everything the registry needs in three git processes and build the state."""
-    root = git.repo_root(Path(path))
-    config = read_gto_config(root)
-    records = git.read_tags(root)
-    warnings: list[str] = []
-    events = tag_events(records, include_lightweight, warnings)
-    commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
-    version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
-    blobs = git.read_files_at(root, config.index, version_commits)
-    if blobs.head is not None:
-        commits.setdefault(blobs.head.sha, blobs.head)
-    annotations = _parse_annotations(blobs.files, config.index)
-    state = build_state(events, commits, annotations, blobs.head)
-    return Registry(root=root, config=config, tags=records, state=state, warnings=warnings)
+    return RegistrySource.read(path, include_lightweight).registry()
 
 
 def _parse_annotations(

@@ -1,0 +1,97 @@
+"""Where we run and what happened: one ``Context`` built from GitHub's, GitLab's or no CI's env.
+
+Everything after this module reads the Context, never the environment, so the rest of the code
+is the same on every platform and tests can build a Context directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+ZERO_SHA = "0" * 40
+
+
+class Platform(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    LOCAL = "local"
+
+
+class EventKind(StrEnum):
+    TAG_PUSH = "tag_push"
+    TAG_DELETE = "tag_delete"
+    BRANCH_PUSH = "branch_push"
+    PULL_REQUEST = "pull_request"
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Context:
+    platform: Platform
+    event: EventKind
+    event_name: str  # the platform's own name: "push", "merge_request_event", ...
+    workspace: Path
+    ref: str = ""  # full ref: refs/tags/x, refs/heads/main, refs/pull/1/merge
+    sha: str = ""  # the commit (never a tag object)
+    before: str = ""  # the previous sha of the ref, when the platform says
+    repository: str = ""  # owner/repo or group/project
+    server_url: str = ""
+    api_url: str = ""
+    pr_number: int | None = None
+    pr_title: str = ""
+    head_ref: str = ""  # PR/MR source branch
+    base_ref: str = ""  # PR/MR target branch
+    actor: str = ""
+    run_url: str = ""
+    token: str = field(default="", repr=False)
+    token_kind: str = ""  # "github", "private" (GitLab access token), "job" (CI_JOB_TOKEN)
+    read_only_token: bool = False  # a fork PR on GitHub
+
+    @property
+    def tag(self) -> str | None:
+        """The tag the event is about, if any."""
+        return self.ref.removeprefix("refs/tags/") if self.ref.startswith("refs/tags/") else None
+
+    @property
+    def repo_url(self) -> str:
+        if not (self.server_url and self.repository):
+            return ""
+        return f"{self.server_url.rstrip('/')}/{self.repository}"
+
+    def tag_url(self, tag: str) -> str:
+        from gitops.markdown import url_part
+
+        if not self.repo_url:
+            return ""
+        middle = "/-/tags/" if self.platform == Platform.GITLAB else "/releases/tag/"
+        return self.repo_url + middle + url_part(tag)
+
+    def commit_url(self, sha: str) -> str:
+        if not self.repo_url:
+            return ""
+        middle = "/-/commit/" if self.platform == Platform.GITLAB else "/commit/"
+        return self.repo_url + middle + sha
+
+
+def detect(env: Mapping[str, str], cwd: Path | None = None) -> Context:
+    """The Context for this process: GitHub Actions, GitLab CI, or a plain terminal."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        from gitops.ci import github
+
+        return github.context_from_env(env)
+    if env.get("GITLAB_CI") == "true":
+        from gitops.ci import gitlab
+
+        return gitlab.context_from_env(env)
+    return Context(
+        platform=Platform.LOCAL,
+        event=EventKind.MANUAL,
+        event_name="manual",
+        workspace=cwd or Path.cwd(),
+        token=env.get("GITOPS_TOKEN", ""),
+    )

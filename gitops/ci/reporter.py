@@ -1,0 +1,60 @@
+"""How a run talks back: log lines, errors, groups, outputs and a summary, per platform.
+
+The terminal version is the base: plain lines on stdout/stderr. GitHub and GitLab subclasses
+add their own files and markers. Every line and file passes through ``redact``: a token can
+reach a message (a git error quoting a URL, say) but never the log.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+from gitops.markdown import strip_control
+
+
+class Reporter:
+    """Plain terminal output; outputs and the summary are printed, not written to files."""
+
+    def __init__(
+        self, print_fn: Callable[[str], None] | None = None, secrets: Iterable[str] = ()
+    ) -> None:
+        self._secrets = [s for s in secrets if len(s) >= 4]
+        self._write = print_fn or (lambda line: print(line, flush=True))
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _print(self, line: str) -> None:
+        self._write(self.redact(line))
+
+    def _print_err(self, line: str) -> None:
+        print(self.redact(line), file=sys.stderr, flush=True)
+
+    def log(self, message: str) -> None:
+        self._print(strip_control(message))
+
+    def log_block(self, text: str) -> None:
+        """Free text (tables, other tools' output): printed as is, never interpreted."""
+        self._print(text)
+
+    def error(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        self._print_err(f"error: {where}{message}")
+
+    def warning(self, message: str) -> None:
+        self._print_err(f"warning: {message}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        self.log(f"== {title}")
+        yield
+
+    def set_outputs(self, values: Mapping[str, str]) -> None:
+        """Terminal runs print results themselves (``--json``); nothing to write."""
+
+    def write_summary(self, markdown: str) -> None:
+        """Terminal runs show the table instead."""

@@ -1,0 +1,55 @@
+"""The action's inputs and outputs, in one place: action.yml, the README and the code follow it.
+
+Output names keep gto-action's (`event`, `name`, ...) so existing workflows can switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    default: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    description: str
+
+
+INPUTS: tuple[Input, ...] = (
+    Input(
+        "command",
+        "auto",
+        "What to run: `auto` decides from the event (tag push: stage moves and deploy; "
+        "pull/merge request: report; schedule: reconcile), or `moves`.",
+    ),
+    Input("config", "gitops.yaml", "Path of the gitops configuration file, relative to the repo."),
+    Input(
+        "ref",
+        "",
+        "Tag(s) to act on, `refs/tags/...` or bare names, separated by spaces or commas. "
+        "Default: the ref of the event.",
+    ),
+    Input("environments", "", "Only these environments (comma-separated). Default: all."),
+    Input("dry-run", "false", "Plan and report, change nothing."),
+    Input("token", "${{ github.token }}", "Token for the forge API; never printed."),
+    Input("comment", "update", "PR/MR comment mode: `update` (sticky), `new` or `off`."),
+    Input("working-directory", ".", "Where the repository is, relative to the workspace."),
+)
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("event", "Registry event of the tag: registration, assignment, deprecation, ..."),
+    Output("name", "Artifact name of the tag."),
+    Output("version", "Version of the tag."),
+    Output("stage", "Stage of the tag (assignments and unassignments only)."),
+    Output("type", "Artifact type, from artifacts.yaml or dvc.yaml."),
+    Output("path", "Artifact path, from artifacts.yaml or dvc.yaml."),
+    Output("description", "Artifact description, from artifacts.yaml or dvc.yaml."),
+    Output("moves", "JSON list of stage moves: artifact, stage, from_version, to_version, ..."),
+    Output("changed", "`true` when at least one stage moved, else `false`."),
+)

@@ -1,0 +1,53 @@
+"""Markdown for job summaries and PR comments, with every untrusted string escaped.
+
+Tag, branch and metric names and PR titles come from people we do not trust: escaped, they show
+as the literal text they are and cannot add links, images, HTML, mentions or table cells.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import quote
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&@:=\"'])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def strip_control(text: str) -> str:
+    """Control characters (newlines, escapes) as spaces: one line, no terminal tricks."""
+    return _CONTROL.sub(" ", text)
+
+
+def escape(text: str) -> str:
+    """Literal text in Markdown: control characters become spaces, punctuation is escaped.
+
+    ``@`` is escaped so a name never mentions someone; ``<``/``&`` so no HTML gets through.
+    """
+    text = _CONTROL.sub(" ", text)
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def code(text: str, in_table: bool = True) -> str:
+    """Inline code for an untrusted string: backticks, newlines and table pipes cannot break out."""
+    text = _CONTROL.sub(" ", text).replace("`", "\u02cb")  # a look-alike, not a backtick
+    if in_table:
+        text = text.replace("|", "\\|")  # GFM splits cells before it sees code spans
+    return f"`{text}`" if text.strip() else "` `"
+
+
+def link(label: str, url: str) -> str:
+    """A link with an escaped label; the URL is ours, its path parts already quoted."""
+    return f"[{escape(label)}]({url})"
+
+
+def url_part(value: str) -> str:
+    """One path segment of a URL (tag names contain ``#`` and ``@``)."""
+    return quote(value, safe="")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub/GitLab table from cells that are already Markdown (escaped by the caller)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("\n", " ") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
