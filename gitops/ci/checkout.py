@@ -22,8 +22,8 @@ FETCH_HINT = {
         "and keep its default `persist-credentials: true` so this step can fetch from origin"
     ),
     Platform.GITLAB: (
-        'set `GIT_DEPTH: "0"` and `GIT_FETCH_EXTRA_FLAGS: "--tags --force"` in the job\'s '
-        "`variables:` so the clone has every registry tag"
+        'set `GIT_DEPTH: "0"` and `GIT_FETCH_EXTRA_FLAGS: "--prune --quiet --tags --force"` '
+        "in the job's `variables:` so the clone has every registry tag"
     ),
 }
 

