@@ -1,0 +1,1 @@
+"""Deployments: desired vs live state, plans, the drivers that apply them, live state stores."""

@@ -1,0 +1,1 @@
+"""Deploy drivers: one small module each, one interface (``base.Driver``)."""

@@ -1,0 +1,87 @@
+"""The one interface every deploy driver implements, and the facts a deploy gets.
+
+A driver knows nothing about the forge, the plan or the state store: it is handed one
+``DeployRequest`` (put this version of this artifact into this environment) and says what
+happened. Settings come from the environment's ``deploy:`` block in gitops.yaml, validated by
+the driver's own pydantic model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DriverSettings(BaseModel):
+    """Base of every driver's settings model: unknown keys are errors (typos show up)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    driver: str
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    environment: str
+    artifact: str
+    stage: str
+    version: str | None  # None: remove the artifact from the environment
+    commit: str | None  # the version's commit
+    previous_version: str | None  # what the environment ran before, if anything
+    path: str | None  # the artifact's path (artifacts.yaml / dvc.yaml), when annotated
+    repo: Path  # the registry repository's work tree
+    timeout: float  # seconds the driver may take
+    run_url: str = ""
+    dry_run: bool = False
+
+    def env_vars(self) -> dict[str, str]:
+        """The facts as ``GITOPS_*`` variables (command driver, health commands)."""
+        return {
+            "GITOPS_ENVIRONMENT": self.environment,
+            "GITOPS_ARTIFACT": self.artifact,
+            "GITOPS_STAGE": self.stage,
+            "GITOPS_VERSION": self.version or "",
+            "GITOPS_COMMIT": self.commit or "",
+            "GITOPS_PREVIOUS_VERSION": self.previous_version or "",
+            "GITOPS_PATH": self.path or "",
+            "GITOPS_REPO": str(self.repo),
+            "GITOPS_RUN_URL": self.run_url,
+            "GITOPS_ACTION": "remove" if self.version is None else "deploy",
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The facts as a JSON object (webhook body, logs)."""
+        return {
+            "environment": self.environment,
+            "artifact": self.artifact,
+            "stage": self.stage,
+            "version": self.version,
+            "commit": self.commit,
+            "previous_version": self.previous_version,
+            "path": self.path,
+            "run_url": self.run_url,
+            "action": "remove" if self.version is None else "deploy",
+        }
+
+
+@dataclass
+class DeployOutcome:
+    ok: bool
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. url, commit, pr_url
+
+
+class Driver:
+    """Subclasses set ``name`` and ``Settings`` and implement ``deploy``."""
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[DriverSettings]]
+
+    def __init__(self, settings: DriverSettings) -> None:
+        self.settings = settings
+
+    def deploy(self, request: DeployRequest) -> DeployOutcome:
+        raise NotImplementedError
