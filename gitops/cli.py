@@ -23,6 +23,14 @@ def _repo_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _deploy_args(p: argparse.ArgumentParser) -> None:
+    _repo_arg(p)
+    p.add_argument("-c", "--config", default="gitops.yaml", help="config file (in the repo)")
+    p.add_argument(
+        "-e", "--env", action="append", dest="envs", metavar="ENV", help="only this environment"
+    )
+
+
 def _json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON exactly as GTO 1.10.1 does")
 
@@ -150,6 +158,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _repo_arg(p)
     p.add_argument("--json", action="store_true", help="tags and moves as JSON")
+
+    p = sub.add_parser("plan", help="what apply would change, per environment")
+    _deploy_args(p)
+    p.add_argument("--json", action="store_true", help="the plan as JSON")
+    p.add_argument("--markdown", action="store_true", help="the plan as Markdown")
+    p.add_argument("--all", action="store_true", help="also list what is in sync")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when in sync, 1 when there are changes, 2 on errors",
+    )
+
+    for name, text in (
+        ("apply", "deploy what the plan says (plan, deploy, health check, rollback, record)"),
+        ("reconcile", "bring every environment to the registry's state (plan + apply)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        _deploy_args(p)
+        p.add_argument("--dry-run", action="store_true", help="show what would be done, do nothing")
+        p.add_argument("--json", action="store_true", help="plan and results as JSON")
+        p.add_argument(
+            "--retry-failed",
+            action="store_true",
+            help="retry versions that failed in an environment before",
+        )
+
+    sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
     sub.add_parser(
         "action",
@@ -308,6 +343,89 @@ def cmd_moves(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Registry, config and state store of the repository the command runs on."""
+    import os
+
+    from gitops.config import load_config
+    from gitops.deploy.store import open_store
+    from gitops.registry import reader
+
+    registry = reader.load_registry(args.repo, args.lightweight)
+    reader.print_warnings(registry)
+    config = load_config(registry.root, args.config)
+    if config is None:
+        raise UsageError(
+            f"no {args.config} in {registry.root}: nothing to deploy "
+            "(see the README's gitops.yaml section)"
+        )
+    for env in args.envs or []:
+        if env not in config.environments:
+            known = ", ".join(config.environments) or "none"
+            raise UsageError(f"unknown environment {env!r} (configured: {known})")
+    in_ci = os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("GITLAB_CI") == "true"
+    return registry, config, open_store(config.state, registry.root, in_ci)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from gitops.deploy.plan import make_plan
+    from gitops.deploy.render import plan_markdown, plan_table
+
+    try:
+        registry, config, store = _deploy_inputs(args)
+        state, _ = store.read()
+        plan = make_plan(registry, config, state, args.envs)
+    except GitopsError as exc:
+        if not args.detailed_exitcode:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+    elif args.markdown:
+        print(plan_markdown(plan), end="")
+    else:
+        print(plan_table(plan, show_in_sync=args.all))
+    if args.detailed_exitcode:
+        return 1 if plan.changes else 0
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    import getpass
+
+    from gitops.deploy.apply import RunInfo, apply
+    from gitops.deploy.render import plan_table, results_table
+
+    registry, config, store = _deploy_inputs(args)
+    run = RunInfo(actor=getpass.getuser(), why=f"gitops {args.command}")
+    log = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    plan, results = apply(
+        registry,
+        config,
+        store,
+        run,
+        args.envs,
+        dry_run=args.dry_run,
+        log=log,
+        retry_failed=args.retry_failed,
+    )
+    if args.json:
+        print(json.dumps({**plan.to_json(), "results": [r.to_json() for r in results]}, indent=2))
+    else:
+        print(plan_table(plan))
+        print()
+        print(results_table(results))
+    return 1 if any(r.failed for r in results) else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from gitops.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
 def cmd_action(args: argparse.Namespace) -> int:
     from gitops.ci import action
 
@@ -329,6 +447,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "promote": cmd_assign,
     "deprecate": cmd_deprecate,
     "moves": cmd_moves,
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "reconcile": cmd_apply,
+    "schema": cmd_schema,
     "action": cmd_action,
     "demo": cmd_demo,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +51,11 @@ class TagRecord:
     commit: CommitInfo | None  # the commit behind the tag, when it is one
 
 
-def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+def run_git(
+    repo: Path, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+) -> bytes:
     """Run git with an argv list and a timeout; a clear error instead of a traceback."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), *args],

@@ -82,10 +82,10 @@ def _move_kind(before: Holder | None, after: Holder | None, registry: Registry, 
         return "vacate"
     if before is None:
         return "deploy"
-    return "rollback" if _is_older(after.version, before.version, registry, name) else "update"
+    return "rollback" if is_older(after.version, before.version, registry, name) else "update"
 
 
-def _is_older(candidate: str, current: str, registry: Registry, name: str) -> bool:
+def is_older(candidate: str, current: str, registry: Registry, name: str) -> bool:
     """Older by SemVer when both are SemVer, else by when each version was registered."""
     a, b = semver_key(candidate), semver_key(current)
     if a is not None and b is not None:

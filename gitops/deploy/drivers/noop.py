@@ -1,0 +1,25 @@
+"""A driver that deploys nothing and always succeeds: for dry runs, benchmarks and wiring tests."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+
+
+class NoopSettings(DriverSettings):
+    driver: Literal["noop"] = "noop"
+    delay: float = 0.0  # seconds to pretend to work (benchmarks of parallel applies)
+
+
+class NoopDriver(Driver):
+    name = "noop"
+    Settings = NoopSettings
+
+    def deploy(self, request: DeployRequest) -> DeployOutcome:
+        assert isinstance(self.settings, NoopSettings)
+        if self.settings.delay:
+            import time
+
+            time.sleep(self.settings.delay)
+        return DeployOutcome(True, f"noop: {request.artifact} {request.version}")
