@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import os
 import random
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -129,6 +130,15 @@ class BranchStore(StateStore):
         self.cache_ref = f"refs/gitops/state/{branch}"  # our copy of the remote branch
         where = f" on {remote}" if remote else ""
         self.description = f"state branch {branch}{where}"
+        self._mutex = threading.Lock()  # environments apply in threads; git refs are not
+
+    def read(self) -> tuple[LiveState, str | None]:
+        with self._mutex:
+            return self._read()
+
+    def write(self, state: LiveState, revision: str | None, message: str) -> str:
+        with self._mutex:
+            return self._write(state, revision, message)
 
     def _fetch(self) -> str | None:
         assert self.remote is not None
@@ -147,7 +157,7 @@ class BranchStore(StateStore):
         except GitopsError:
             return None
 
-    def read(self) -> tuple[LiveState, str | None]:
+    def _read(self) -> tuple[LiveState, str | None]:
         revision = self._fetch() if self.remote else self._resolve(self.ref)
         if revision is None:
             return LiveState(), None
@@ -157,7 +167,7 @@ class BranchStore(StateStore):
             raise GitopsError(f"{self.description} has no {STATE_FILE}") from None
         return _parse(text, f"{self.description}:{STATE_FILE}"), revision
 
-    def write(self, state: LiveState, revision: str | None, message: str) -> str:
+    def _write(self, state: LiveState, revision: str | None, message: str) -> str:
         blob = run_git(self.repo, "hash-object", "-w", "--stdin", stdin=state.dump().encode())
         entry = f"100644 blob {blob.decode().strip()}\t{STATE_FILE}\n"
         tree = run_git(self.repo, "mktree", stdin=entry.encode()).decode().strip()
