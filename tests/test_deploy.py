@@ -277,7 +277,8 @@ def test_cli_unknown_environment(tmp_path: Path) -> None:
             "unknown driver 'ftp'",
         ),
         (
-            "environments:\n  prod:\n    stage: prod\n    deploy:\n      driver: command\n      run: ./x.sh\n",
+            "environments:\n  prod:\n    stage: prod\n"
+            "    deploy:\n      driver: command\n      run: ./x.sh\n",
             6,
             "run",
         ),
