@@ -89,6 +89,7 @@ class StateSettings(_Strict):
     branch: str = "gitops/state"
     remote: str = "origin"
     history: int = Field(20, ge=0)  # deployments remembered per environment and artifact
+    forge_records: bool = True  # also write GitHub/GitLab deployment records (Environments view)
 
 
 class GitopsConfig(_Strict):

@@ -18,7 +18,7 @@ from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError, UsageError
 from gitops.yamlfile import YamlFileError
 
-COMMANDS = ("auto", "moves")
+COMMANDS = ("auto", "moves", "plan", "apply", "reconcile")
 TRUE = ("true", "1", "yes", "on")
 
 
@@ -123,12 +123,22 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
     for conflict in registry.state.conflicts.values():
         reporter.warning(str(conflict))
 
-    outputs = summary.outputs(changes, repo)
-    reporter.set_outputs(outputs)
     with reporter.group("Stage moves"):
         reporter.log_block(summary.text_table(changes))
-    reporter.write_summary(summary.markdown(changes, ctx))
-    return 0
+    step = None
+    if config is not None and inputs.command != "moves":
+        from gitops.ci import deploy_step
+
+        only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
+        step = deploy_step.run_deploys(
+            inputs.command, ctx, config, changes, only, inputs.dry_run, reporter
+        )
+    from gitops.ci.deploy_step import markdown as deploy_markdown
+    from gitops.ci.deploy_step import outputs as deploy_outputs
+
+    reporter.set_outputs(summary.outputs(changes, repo) | deploy_outputs(step))
+    reporter.write_summary(summary.markdown(changes, ctx) + deploy_markdown(step))
+    return 1 if step is not None and step.failed else 0
 
 
 def _event_tags(ctx: Context, inputs: Inputs) -> tuple[list[str], list[str]]:

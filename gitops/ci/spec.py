@@ -26,7 +26,8 @@ INPUTS: tuple[Input, ...] = (
         "command",
         "auto",
         "What to run: `auto` decides from the event (tag push: stage moves and deploy; "
-        "pull/merge request: report; schedule: reconcile), or `moves`.",
+        "pull/merge request: report; schedule: reconcile), or `moves`, `plan`, `apply`, "
+        "`reconcile`.",
     ),
     Input("config", "gitops.yaml", "Path of the gitops configuration file, relative to the repo."),
     Input(
@@ -52,4 +53,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("description", "Artifact description, from artifacts.yaml or dvc.yaml."),
     Output("moves", "JSON list of stage moves: artifact, stage, from_version, to_version, ..."),
     Output("changed", "`true` when at least one stage moved, else `false`."),
+    Output("plan", "JSON list of planned changes: environment, artifact, kind, from, to."),
+    Output("deployments", "JSON list of deploy results: environment, artifact, status, ..."),
+    Output(
+        "matrix",
+        'JSON for `strategy.matrix`: `{"include": [{"environment": ..., "changes": N}]}`.',
+    ),
 )

@@ -55,11 +55,11 @@ class ForgeRetry(Retry):
         # 429/5xx mean the request was not done (or failed whole): safe for every method
         return bool(self.total) and status_code in RETRY_STATUSES
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _st=None):  # type: ignore[no-untyped-def]
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):  # type: ignore[no-untyped-def]
         if response is not None and response.status == 403:
             if not is_rate_limited(403, response.headers):
                 raise MaxRetryError(_pool, url or "", None)  # a real 403: hand it back
-        return super().increment(method, url, response, error, _pool, _st)
+        return super().increment(method, url, response, error, _pool, **kw)
 
     def get_retry_after(self, response) -> float | None:  # type: ignore[no-untyped-def]
         after = super().get_retry_after(response)

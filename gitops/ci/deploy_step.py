@@ -1,0 +1,150 @@
+"""The deploy half of a CI run: which environments to plan/apply for this event, the outputs
+(``plan``, ``deployments``, ``matrix``), the summary sections and the forge's deployment records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from gitops.ci.context import Context, EventKind
+from gitops.ci.reporter import Reporter
+from gitops.config import GitopsConfig
+from gitops.deploy.apply import Applier, Result, RunInfo
+from gitops.deploy.plan import Action, Plan, make_plan
+from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
+from gitops.deploy.store import open_store
+from gitops.errors import GitopsError, UsageError
+from gitops.registry.moves import Changes
+
+
+@dataclass
+class DeployStep:
+    plan: Plan
+    results: list[Result]
+    applied: bool
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+
+def target_environments(
+    command: str, ctx: Context, config: GitopsConfig, changes: Changes, only: list[str]
+) -> list[str] | None:
+    """Environments this run plans for; ``None`` means none at all.
+
+    auto: a tag event -> the environments bound to the stages that moved; a schedule -> all.
+    plan/apply/reconcile: all (or the ``environments`` input).
+    """
+    for name in only:
+        if name not in config.environments:
+            raise UsageError(f"input `environments` names unknown environment {name!r}")
+    chosen = only or list(config.environments)
+    if command in ("plan", "apply", "reconcile"):
+        return chosen
+    if ctx.event in (EventKind.TAG_PUSH, EventKind.TAG_DELETE):
+        moved = {m.stage for m in changes.moves}
+        return [n for n in chosen if config.environments[n].stage in moved]
+    if ctx.event == EventKind.SCHEDULE:
+        return chosen
+    return None
+
+
+def run_deploys(
+    command: str,
+    ctx: Context,
+    config: GitopsConfig,
+    changes: Changes,
+    only: list[str],
+    dry_run: bool,
+    reporter: Reporter,
+) -> DeployStep | None:
+    environments = target_environments(command, ctx, config, changes, only)
+    if environments is None:
+        return None
+    registry = changes.registry
+    store = open_store(config.state, registry.root, in_ci=True)
+    state, _ = store.read()
+    plan = make_plan(registry, config, state, environments)
+    with reporter.group("Deployment plan"):
+        reporter.log_block(plan_table(plan))
+    if command == "plan" or not plan.changes:
+        return DeployStep(plan, [], applied=False)
+    run = RunInfo(actor=ctx.actor, why=_why(ctx, changes), run_url=ctx.run_url)
+    use_forge = config.state.forge_records and not dry_run
+    recorder = _forge_recorder(ctx, reporter) if use_forge else None
+    applier = Applier(
+        registry, config, store, run, dry_run=dry_run, log=reporter.log, recorder=recorder
+    )
+    with reporter.group("Deployments"):
+        results = applier.apply(plan, environments)
+        reporter.log_block(results_table(results))
+    for r in results:
+        if r.failed:
+            reporter.error(f"{r.environment}: {r.artifact} {r.to_version}: {r.message}")
+    return DeployStep(plan, results, applied=not dry_run)
+
+
+def _why(ctx: Context, changes: Changes) -> str:
+    tags = [t.tag for t in changes.tags if t.event]
+    if tags:
+        return "tag " + ", ".join(tags)
+    return f"{ctx.event} event" + (f" on {ctx.ref}" if ctx.ref else "")
+
+
+def _forge_recorder(ctx: Context, reporter: Reporter):  # type: ignore[no-untyped-def]
+    """Deployment records on GitHub/GitLab, for the Environments view; never fails the run."""
+    from gitops.forge import forge_for
+
+    forge = forge_for(ctx)
+    if forge is None or ctx.read_only_token:
+        return None
+    states = {"deployed": "success", "removed": "inactive", "failed": "failure"}
+    states["rolled-back"] = "failure"
+
+    def record(action: Action, result: Result) -> None:
+        if result.status not in states or action.to_commit is None and result.status != "removed":
+            return
+        try:
+            deployment = forge.create_deployment(
+                environment=action.environment,
+                ref=ctx.tag or ctx.sha,
+                sha=action.to_commit or ctx.sha,
+                description=f"{action.artifact} {action.to_version or '(removed)'}",
+                payload={"artifact": action.artifact, "version": action.to_version},
+                is_tag=bool(ctx.tag),
+            )
+            forge.set_deployment_status(
+                deployment, states[result.status], result.message[:140], ctx.run_url
+            )
+        except GitopsError as exc:
+            reporter.warning(f"could not record the deployment on the forge: {exc}")
+
+    return record
+
+
+def outputs(step: DeployStep | None) -> dict[str, str]:
+    if step is None:
+        return {"plan": "[]", "deployments": "[]", "matrix": json.dumps({"include": []})}
+    per_env: dict[str, int] = {}
+    for action in step.plan.changes:
+        per_env[action.environment] = per_env.get(action.environment, 0) + 1
+    matrix = {
+        "include": [{"environment": name, "changes": count} for name, count in per_env.items()]
+    }
+    compact = {"separators": (",", ":")}
+    return {
+        "plan": json.dumps([a.to_json() for a in step.plan.changes], **compact),
+        "deployments": json.dumps([r.to_json() for r in step.results], **compact),
+        "matrix": json.dumps(matrix, **compact),
+    }
+
+
+def markdown(step: DeployStep | None) -> str:
+    if step is None:
+        return ""
+    text = "\n" + plan_markdown(step.plan)
+    if step.results:
+        text += "\n" + results_markdown(step.results)
+    return text
