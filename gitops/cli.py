@@ -368,13 +368,14 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from gitops.deploy.plan import make_plan
+    from gitops.deploy.plan import make_plan, observe
     from gitops.deploy.render import plan_markdown, plan_table
 
     try:
         registry, config, store = _deploy_inputs(args)
         state, _ = store.read()
-        plan = make_plan(registry, config, state, args.envs)
+        seen = observe(registry, config, state, args.envs)
+        plan = make_plan(registry, config, state, args.envs, seen)
     except GitopsError as exc:
         if not args.detailed_exitcode:
             raise

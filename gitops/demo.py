@@ -115,9 +115,127 @@ def run(keep: bool = False) -> int:
         print("  -> prod fell back to the version assigned before v1.1.0")
         print("\n== History (gitops history) ==")
         print(history_table(events))
+        deploy_loop(repo, tmp / "deployments")
         if keep:
             print(f"\nKept: try `gitops show -r {repo}`")
         return 0
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+HEALTH_CHECK = """
+import os, pathlib, sys
+base = pathlib.Path(sys.argv[1]) / os.environ["GITOPS_ENVIRONMENT"] / os.environ["GITOPS_ARTIFACT"]
+model = base / os.environ["GITOPS_PATH"]
+sys.exit(1 if "broken" in model.read_text() else 0)
+"""
+
+
+def _gitops_yaml(deployments: Path) -> str:
+    import json
+    import sys
+
+    check = json.dumps([sys.executable, "-c", HEALTH_CHECK, str(deployments)])
+    return (
+        "# Which environment runs which registry stage, and how it is deployed.\n"
+        "environments:\n"
+        "  staging:\n"
+        "    stage: staging\n"
+        f"    deploy: {{driver: local, dir: {json.dumps(str(deployments))}}}\n"
+        "  prod:\n"
+        "    stage: prod\n"
+        "    after: [staging]\n"
+        f"    deploy: {{driver: local, dir: {json.dumps(str(deployments))}}}\n"
+        f"    health: {{command: {check}, retries: 1, interval: 0}}\n"
+        "    on_failure: rollback\n"
+    )
+
+
+def deploy_loop(repo: Path, deployments: Path) -> None:
+    """Plan, deploy with the local driver, a stage move, a failed health check rolled back,
+    and drift found and fixed: the whole loop on the sample registry."""
+    from gitops.config import load_config
+    from gitops.deploy.apply import RunInfo, apply
+    from gitops.deploy.drivers.base import DeployRequest
+    from gitops.deploy.drivers.local import LocalDriver, LocalSettings
+    from gitops.deploy.plan import make_plan, observe
+    from gitops.deploy.render import plan_table, results_table
+    from gitops.deploy.store import FileStore
+    from gitops.registry.moves import compute_changes
+    from gitops.registry.reader import RegistrySource
+
+    (repo / "gitops.yaml").write_text(_gitops_yaml(deployments))
+    (repo / ".gitignore").write_text(".gitops/\n")
+    _git(repo, "add", "gitops.yaml", ".gitignore")
+    with _at(300):
+        _git(repo, "commit", "-q", "-m", "Deploy with gitops")
+    store = FileStore(repo / ".gitops" / "state.json")
+    run = RunInfo(actor="demo", why="gitops demo")
+
+    def reconcile(title: str) -> None:
+        registry = load_registry(repo)
+        config = load_config(repo)
+        assert config is not None
+        _, results = apply(registry, config, store, run, log=lambda _: None)
+        print(f"\n== {title} ==")
+        print(results_table(results))
+
+    def show_plan(title: str) -> None:
+        registry = load_registry(repo)
+        config = load_config(repo)
+        assert config is not None
+        state, _ = store.read()
+        plan = make_plan(registry, config, state, None, observe(registry, config, state, None))
+        print(f"\n== {title} ==")
+        print(plan_table(plan))
+
+    def move(title: str, tags: list[str]) -> None:
+        changes = compute_changes(RegistrySource.read(repo), tags)
+        print(f"\n== {title} ==")
+        for m in changes.moves:
+            print(f"{m.artifact} {m.stage}: {m.from_version or '-'} -> {m.to_version or '-'}")
+
+    print(f"\n== gitops.yaml (deploys into {deployments}) ==")
+    print("staging <- stage staging; prod <- stage prod, after staging, health-checked")
+    show_plan("Plan (gitops plan)")
+    reconcile("Deploy (gitops apply)")
+    show_plan("Plan again: applying twice does nothing")
+
+    with _at(310):
+        tags = write.assign(repo, "churn", "prod", version="v1.1.0")
+    move(f"Stage move: a tag is pushed ({tags[0]})", tags)
+    reconcile("Deploy the move")
+
+    (repo / "models" / "churn.pkl").write_text("churn model: broken build\n")
+    _git(repo, "add", "-A")
+    with _at(320):
+        _git(repo, "commit", "-q", "-m", "Retrain churn (broken)")
+        write.register(repo, "churn", "HEAD", version="v1.2.0")
+    with _at(321):
+        tags = write.assign(repo, "churn", "prod", version="v1.2.0")
+    move(f"A broken version reaches prod ({tags[0]})", tags)
+    reconcile("Deploy: the health check fails, prod rolls back")
+    with _at(330):
+        tags = write.unassign(repo, "churn", "v1.2.0", "prod")
+    move(f"Git is put right: v1.2.0 leaves prod, which falls back ({tags[0]})", tags)
+    show_plan("Plan: prod already runs v1.1.0 (the rollback did it)")
+
+    sha = _rev(repo, "churn@v1.0.0")
+    LocalDriver(LocalSettings(dir=str(deployments))).deploy(
+        DeployRequest("prod", "churn", "prod", "v1.0.0", sha, None, "models/churn.pkl", repo, 60)
+    )
+    show_plan("Drift: someone copied churn v1.0.0 into prod by hand")
+    reconcile("Reconcile (gitops reconcile) fixes it")
+    show_plan("In sync")
+
+
+def _rev(repo: Path, ref: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", f"{ref}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return out.stdout.strip()

@@ -11,7 +11,7 @@ from gitops.ci.context import Context, EventKind
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
 from gitops.deploy.apply import Applier, Result, RunInfo
-from gitops.deploy.plan import Action, Plan, make_plan
+from gitops.deploy.plan import Action, Plan, make_plan, observe
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
 from gitops.deploy.store import open_store
 from gitops.errors import GitopsError, UsageError
@@ -66,7 +66,9 @@ def run_deploys(
     registry = changes.registry
     store = open_store(config.state, registry.root, in_ci=True)
     state, _ = store.read()
-    plan = make_plan(registry, config, state, environments)
+    plan = make_plan(
+        registry, config, state, environments, observe(registry, config, state, environments)
+    )
     with reporter.group("Deployment plan"):
         reporter.log_block(plan_table(plan))
     if command == "plan" or not plan.changes:

@@ -20,7 +20,7 @@ from gitops.config import Environment, GitopsConfig
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
 from gitops.deploy.drivers.registry import make_driver
 from gitops.deploy.health import check_health
-from gitops.deploy.plan import Action, Plan, environment_levels, make_plan
+from gitops.deploy.plan import Action, Plan, environment_levels, make_plan, observe
 from gitops.deploy.state import Deployed, LiveState, Lock, now_iso
 from gitops.deploy.store import StateStore
 from gitops.errors import GitopsError
@@ -96,18 +96,20 @@ class Applier:
     def _apply_environment(self, name: str) -> list[Result]:
         env = self.config.environments[name]
         if self.dry_run:
-            state, _ = self.store.read()
-            return [
-                self._dry(a) for a in make_plan(self.registry, self.config, state, [name]).changes
-            ]
+            return [self._dry(a) for a in self._fresh_plan(name)]
         self._lock(name)
         try:
-            state, _ = self.store.read()
-            actions = make_plan(self.registry, self.config, state, [name]).changes
+            actions = self._fresh_plan(name)
             driver = make_driver(env.deploy)
             return [self._do(env, name, driver, action) for action in actions]
         finally:
             self._unlock(name)
+
+    def _fresh_plan(self, name: str) -> list[Action]:
+        """Re-planned from the store as it is now: another run may have done some of it."""
+        state, _ = self.store.read()
+        seen = observe(self.registry, self.config, state, [name])
+        return make_plan(self.registry, self.config, state, [name], seen).changes
 
     def _dry(self, action: Action) -> Result:
         return Result(
@@ -341,5 +343,7 @@ def apply(
 ) -> tuple[Plan, list[Result]]:
     """Plan against the store and apply: the whole of ``gitops apply``/``reconcile``."""
     state, _ = store.read()
-    plan = make_plan(registry, config, state, environments)
+    plan = make_plan(
+        registry, config, state, environments, observe(registry, config, state, environments)
+    )
     return plan, Applier(registry, config, store, run, **kwargs).apply(plan, environments)

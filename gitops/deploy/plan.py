@@ -31,6 +31,7 @@ class Action:
     to_commit: str | None
     path: str | None = None
     failed_before: bool = False  # the last attempt at this change failed
+    drift: bool = False  # the environment runs something else than the state store says
 
     @property
     def is_change(self) -> bool:
@@ -115,13 +116,33 @@ def desired_state(
     return desired
 
 
+def observe(
+    registry: Registry, config: GitopsConfig, live: LiveState, environments: list[str] | None
+) -> dict[tuple[str, str], str | None]:
+    """What drivers that can look see running, where it differs from the store: drift."""
+    from gitops.deploy.drivers.registry import make_driver
+
+    seen: dict[tuple[str, str], str | None] = {}
+    for env_name, targets in desired_state(registry, config, environments).items():
+        driver = make_driver(config.environments[env_name].deploy)
+        for artifact in set(targets) | set(live.environments.get(env_name, {})):
+            observed, version = driver.observe(registry.root, env_name, artifact)
+            recorded = live.live(env_name, artifact)
+            if observed and version != (recorded.version if recorded else None):
+                seen[(env_name, artifact)] = version
+    return seen
+
+
 def make_plan(
     registry: Registry,
     config: GitopsConfig,
     live: LiveState,
     environments: list[str] | None = None,
+    observed: dict[tuple[str, str], str | None] | None = None,
 ) -> Plan:
+    """``observed`` (from ``observe``) overrides the store where an environment drifted."""
     info = artifact_info(registry)
+    observed = observed or {}
     plan = Plan()
     for env_name, targets in desired_state(registry, config, environments).items():
         env = config.environments[env_name]
@@ -132,6 +153,9 @@ def make_plan(
                 continue  # no longer served here: left alone, never pruned by surprise
             have = live.live(env_name, artifact)
             running = have.version if have is not None else None
+            drift = (env_name, artifact) in observed
+            if drift:
+                running = observed[(env_name, artifact)]
             plan.actions.append(
                 Action(
                     environment=env_name,
@@ -145,6 +169,7 @@ def make_plan(
                     failed_before=bool(
                         have and have.status != "deployed" and have.attempted == _v(want)
                     ),
+                    drift=drift,
                 )
             )
     return plan

@@ -33,6 +33,7 @@ def plan_table(plan: Plan, show_in_sync: bool = False) -> str:
         if a.kind == "in-sync" and not show_in_sync:
             continue
         note = " (failed before)" if a.failed_before else ""
+        note += " (drift: found running)" if a.drift else ""
         kind = "remove (prune off: kept)" if a.kind == "orphan" else a.kind
         rows.append(
             [

@@ -85,3 +85,8 @@ class Driver:
 
     def deploy(self, request: DeployRequest) -> DeployOutcome:
         raise NotImplementedError
+
+    def observe(self, repo: Path, environment: str, artifact: str) -> tuple[bool, str | None]:
+        """(observed, version it runs). Drivers that can look at the environment itself say
+        what really runs there, so ``plan`` finds drift; the others return (False, None)."""
+        return False, None

@@ -73,6 +73,9 @@ class LocalDriver(Driver):
         shutil.rmtree(old, ignore_errors=True)
         return DeployOutcome(True, f"wrote {request.version} into {dest}", {"dir": str(dest)})
 
+    def observe(self, repo: Path, environment: str, artifact: str) -> tuple[bool, str | None]:
+        return True, deployed_version(self.base(repo), environment, artifact)
+
 
 def deployed_version(base: Path, environment: str, artifact: str) -> str | None:
     """What the directory holds now (the demo shows drift by editing it)."""
