@@ -309,3 +309,33 @@ def test_schema_command_prints_a_json_schema(capsys: pytest.CaptureFixture[str])
     assert schema["title"] == "gitops.yaml"
     assert set(schema["properties"]) >= {"environments", "state", "parallelism"}
     assert "on_failure" in json.dumps(schema)
+
+
+def test_a_killed_deploy_command_is_a_failure_with_the_signal(tmp_path: Path) -> None:
+    kill_self = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    config = {
+        "environments": {
+            "prod": {
+                "stage": "prod",
+                "on_failure": "stop",
+                "deploy": {"driver": "command", "run": [sys.executable, "-c", kill_self]},
+            }
+        }
+    }
+    repo = registry_repo(tmp_path / "r", config)
+    _, results, state = run_apply(repo.path)
+    assert {r.status for r in results} == {"failed"}
+    assert all("killed by signal SIGKILL" in r.message for r in results)
+    assert state.live("prod", "churn").status == "failed"
+
+
+def test_a_missing_deploy_program_is_a_failure_not_a_crash(tmp_path: Path) -> None:
+    config = {
+        "environments": {
+            "prod": {"stage": "prod", "deploy": {"driver": "command", "run": ["./no-such.sh"]}}
+        }
+    }
+    repo = registry_repo(tmp_path / "r", config)
+    _, results, _ = run_apply(repo.path)
+    assert {r.status for r in results} == {"failed"}
+    assert "cannot run './no-such.sh'" in results[0].message
