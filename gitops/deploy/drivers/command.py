@@ -83,4 +83,6 @@ class CommandDriver(Driver):
         details = {"exit_code": code, "output": output}
         if code == 0:
             return DeployOutcome(True, f"{argv[0]} succeeded", details)
-        return DeployOutcome(False, f"{argv[0]} {describe_exit(code, timeout)}", details)
+        last = output.strip().splitlines()[-1:] if output.strip() else []
+        said = f": {last[0][:200]}" if last else ""
+        return DeployOutcome(False, f"{argv[0]} {describe_exit(code, timeout)}{said}", details)
