@@ -7,9 +7,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops.errors import GitopsError, UsageError
+
+if TYPE_CHECKING:
+    from gitops.registry.reader import Registry
 
 
 def _repo_arg(p: argparse.ArgumentParser) -> None:
@@ -201,11 +204,22 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=4))
 
 
+def _print_warnings(registry: Registry, artifact: str | None = None) -> None:
+    """Tag warnings and conflicts on stderr, except ``artifact``'s own conflict: a command about
+    that artifact fails with it as its error, and saying it twice is noise."""
+    for warning in registry.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for name, conflict in registry.state.conflicts.items():
+        if name != artifact:
+            print(f"warning: {conflict}", file=sys.stderr)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from gitops.registry import reader, views
+    from gitops.registry.tags import parse_shortcut
 
     registry = reader.load_registry(args.repo, args.lightweight)
-    reader.print_warnings(registry)
+    _print_warnings(registry, parse_shortcut(args.name).name if args.name else None)
     opts = views.ShowOptions(args.registered_only, args.deprecated, args.av, args.vs, args.sort)
     if args.name:
         versions = views.show_versions(registry, args.name, opts)
@@ -246,7 +260,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from gitops.registry import reader, views
 
     registry = reader.load_registry(args.repo, args.lightweight)
-    reader.print_warnings(registry)
+    _print_warnings(registry, args.name)
     events = views.history(registry, args.name, args.ascending)
     if args.json:
         _print_json(events)
@@ -373,7 +387,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     try:
         registry, config, store = _deploy_inputs(args)
-        state, _ = store.read()
+        state, _ = store.read(args.envs or list(config.environments))
         seen = observe(registry, config, state, args.envs)
         plan = make_plan(registry, config, state, args.envs, seen)
     except GitopsError as exc:

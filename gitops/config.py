@@ -7,6 +7,7 @@ JSON Schema of this file for editors.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from gitops.registry.tags import is_valid_fullname, is_valid_name
 from gitops.yamlfile import YamlFileError, load_yaml
 
 DEFAULT_CONFIG = "gitops.yaml"
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 class _Strict(BaseModel):
@@ -85,7 +87,7 @@ class StateSettings(_Strict):
     """Where live state is kept: a JSON file (local runs) or a branch (CI: the audit log)."""
 
     store: Literal["auto", "file", "branch"] = "auto"  # auto: branch in CI, file elsewhere
-    file: str = ".gitops/state.json"
+    dir: str = ".gitops/state"  # the file store: one <environment>.json each
     branch: str = "gitops/state"
     remote: str = "origin"
     history: int = Field(20, ge=0)  # deployments remembered per environment and artifact
@@ -101,6 +103,12 @@ class GitopsConfig(_Strict):
 
     @model_validator(mode="after")
     def _after_names_environments(self) -> GitopsConfig:
+        for name in self.environments:
+            if not ENV_NAME.fullmatch(name):
+                raise ValueError(
+                    f"environment name {name!r}: use letters, digits, '.', '_' and '-' "
+                    "(it names a state file)"
+                )
         for name, env in self.environments.items():
             for other in env.after:
                 if other not in self.environments:

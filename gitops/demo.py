@@ -170,7 +170,7 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
     _git(repo, "add", "gitops.yaml", ".gitignore")
     with _at(300):
         _git(repo, "commit", "-q", "-m", "Deploy with gitops")
-    store = FileStore(repo / ".gitops" / "state.json")
+    store = FileStore(repo / ".gitops" / "state")
     run = RunInfo(actor="demo", why="gitops demo")
 
     def reconcile(title: str) -> None:
@@ -185,7 +185,7 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
         registry = load_registry(repo)
         config = load_config(repo)
         assert config is not None
-        state, _ = store.read()
+        state, _ = store.read(list(config.environments))
         plan = make_plan(registry, config, state, None, observe(registry, config, state, None))
         print(f"\n== {title} ==")
         print(plan_table(plan))

@@ -76,8 +76,8 @@ def test_tag_push_deploys_the_moved_stage_only(tmp_path: Path, origin: Origin) -
         "include": [{"environment": "staging", "changes": 1}]
     }
     assert "## Deployments" in run.summary
-    state = json.loads(git(origin.bare, "show", "gitops/state:state.json"))
-    record = state["environments"]["staging"]["churn"]
+    staging = json.loads(git(origin.bare, "show", "gitops/state:staging.json"))
+    record = staging["deployed"]["churn"]
     assert (record["version"], record["by"], record["why"]) == (
         "v1.1.0",
         "alice",
@@ -120,8 +120,8 @@ def test_failed_deploy_fails_the_job_after_recording(tmp_path: Path, origin: Ori
     assert "::error::prod: churn v1.2.0:" in run.stdout
     [result] = json.loads(run.outputs["deployments"])
     assert result["status"] == "failed"  # nothing ran before in prod: nothing to roll back to
-    state = json.loads(git(origin.bare, "show", "gitops/state:state.json"))
-    assert state["environments"]["prod"]["churn"]["status"] == "failed"
+    prod = json.loads(git(origin.bare, "show", "gitops/state:prod.json"))
+    assert prod["deployed"]["churn"]["status"] == "failed"
 
 
 def test_schedule_reconciles_every_environment(tmp_path: Path, origin: Origin) -> None:

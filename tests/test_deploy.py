@@ -31,9 +31,9 @@ def run_apply(repo: Path, **kwargs: object):
     registry = load_registry(repo)
     config = load_config(repo)
     assert config is not None
-    store = FileStore(repo / ".gitops/state.json")
+    store = FileStore(repo / ".gitops/state")
     plan, results = apply(registry, config, store, RunInfo(actor="tester", why="test"), **kwargs)
-    return plan, results, store.read()[0]
+    return plan, results, store.read(list(config.environments))[0]
 
 
 def test_plan_covers_models_only_by_default(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_stage_move_updates_and_rollback_is_a_rollback(tmp_path: Path) -> None:
     plan, _, state = run_apply(repo.path)
     assert [a.kind for a in plan.changes] == ["rollback"]
     assert state.live("prod", "churn").version == "v1.0.0"
-    assert [h.version for h in state.history["prod"]["churn"]] == ["v1.1.0", "v1.0.0"]
+    assert [h.version for h in state.history("prod", "churn")] == ["v1.1.0", "v1.0.0"]
 
 
 def test_failed_deploy_rolls_back_and_records_the_truth(tmp_path: Path) -> None:
@@ -240,9 +240,10 @@ def test_cli_apply_exit_code_1_when_a_deploy_failed(tmp_path: Path) -> None:
     proc = gitops(repo.path, "apply")
     assert proc.returncode == 1
     assert "failed" in proc.stdout
-    state = json.loads((repo.path / ".gitops/state.json").read_text())
-    assert state["environments"]["prod"]["churn"]["status"] == "failed"
-    assert state["environments"]["prod"]["fraud"]["status"] == "deployed"
+    prod = json.loads((repo.path / ".gitops/state/prod.json").read_text())
+    assert prod["deployed"]["churn"]["status"] == "failed"
+    assert prod["deployed"]["fraud"]["status"] == "deployed"
+    assert prod["lock"] is None
 
 
 def test_cli_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -251,7 +252,7 @@ def test_cli_dry_run_changes_nothing(tmp_path: Path) -> None:
     proc = gitops(repo.path, "apply", "--dry-run")
     assert proc.returncode == 0
     assert "dry-run" in proc.stdout
-    assert not log.exists() and not (repo.path / ".gitops/state.json").exists()
+    assert not log.exists() and not (repo.path / ".gitops/state").exists()
 
 
 def test_cli_unknown_environment(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def run_deploys(
         return None
     registry = changes.registry
     store = open_store(config.state, registry.root, in_ci=True)
-    state, _ = store.read()
+    state, _ = store.read(environments)
     plan = make_plan(
         registry, config, state, environments, observe(registry, config, state, environments)
     )

@@ -56,6 +56,8 @@ class Result:
         return asdict(self)
 
 
+FLUSH_SECONDS = 0.5  # results faster than this are written together, in one commit
+
 # Hooks for records outside the store (forge deployment records); called after each result.
 Recorder = Callable[[Action, Result], None]
 
@@ -82,32 +84,46 @@ class Applier:
 
     def apply(self, plan: Plan, environments: list[str] | None = None) -> list[Result]:
         names = [n for n in self.config.environments if environments is None or n in environments]
-        results: list[Result] = []
-        for level in environment_levels(self.config, names):
-            busy = [n for n in level if plan.for_environment(n)]
-            if not busy:
-                continue
-            workers = min(self.config.parallelism, len(busy))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for env_results in pool.map(self._apply_environment, busy):
-                    results.extend(env_results)
-        return results
+        busy = [n for n in names if plan.for_environment(n)]
+        if not busy:
+            return []
+        if not self.dry_run:
+            self._lock(busy)
+        try:
+            results: list[Result] = []
+            for level in environment_levels(self.config, busy):
+                workers = min(self.config.parallelism, len(level))
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for env_results in pool.map(self._apply_environment, level):
+                        results.extend(env_results)
+            return results
+        finally:
+            if not self.dry_run:
+                self._unlock(busy)
 
     def _apply_environment(self, name: str) -> list[Result]:
-        env = self.config.environments[name]
+        actions = self._fresh_plan(name)
         if self.dry_run:
-            return [self._dry(a) for a in self._fresh_plan(name)]
-        self._lock(name)
-        try:
-            actions = self._fresh_plan(name)
-            driver = make_driver(env.deploy)
-            return [self._do(env, name, driver, action) for action in actions]
-        finally:
-            self._unlock(name)
+            return [self._dry(a) for a in actions]
+        env = self.config.environments[name]
+        driver = make_driver(env.deploy)
+        results, pending = [], []
+        last_flush = time.monotonic()
+        for action in actions:
+            result = self._do(env, name, driver, action)
+            results.append(result)
+            if result.status != "skipped":
+                pending.append((action, result))
+            if pending and time.monotonic() - last_flush >= FLUSH_SECONDS:
+                self._record(name, pending)
+                pending, last_flush = [], time.monotonic()
+        if pending:
+            self._record(name, pending)
+        return results
 
     def _fresh_plan(self, name: str) -> list[Action]:
         """Re-planned from the store as it is now: another run may have done some of it."""
-        state, _ = self.store.read()
+        state, _ = self.store.read([name])
         seen = observe(self.registry, self.config, state, [name])
         return make_plan(self.registry, self.config, state, [name], seen).changes
 
@@ -125,22 +141,30 @@ class Applier:
 
     # -- locking -------------------------------------------------------------------------------
 
-    def _lock(self, name: str) -> None:
+    def _lock(self, names: list[str]) -> None:
+        """Lock every environment this run deploys, in one compare-and-swap write; wait while
+        another run holds any of them."""
         deadline = time.monotonic() + self.lock_wait
-        ttl = self.config.environments[name].timeout * 4 + 300
+        ttl = max(self.config.environments[n].timeout for n in names) * 4 + 300
 
-        def take(state: LiveState) -> Lock | None:
+        def take(state: LiveState) -> dict[str, Lock]:
             now = time.time()
-            holder = state.lock_holder(name, now)
-            if holder is not None and holder.owner != self.run.owner:
-                return holder
-            state.locks[name] = Lock(owner=self.run.owner, since=now, expires=now + ttl)
-            return None
+            held = {
+                n: h
+                for n in names
+                if (h := state.lock_holder(n, now)) is not None and h.owner != self.run.owner
+            }
+            if not held:
+                for n in names:
+                    state.set_lock(n, Lock(owner=self.run.owner, since=now, expires=now + ttl))
+            return held
 
+        message = f"lock {', '.join(names)} for {self.run.run_url or self.run.owner}"
         while True:
-            holder = self.store.update(take, f"lock {name} for {self.run.owner}")
-            if holder is None:
+            held = self.store.update(names, take, message)
+            if not held:
                 return
+            name, holder = next(iter(held.items()))
             if time.monotonic() > deadline:
                 raise GitopsError(
                     f"environment {name} is locked by {holder.owner} since "
@@ -149,13 +173,14 @@ class Applier:
             self.log(f"{name}: waiting for the lock held by {holder.owner}")
             time.sleep(0.5)
 
-    def _unlock(self, name: str) -> None:
+    def _unlock(self, names: list[str]) -> None:
         def release(state: LiveState) -> None:
-            lock = state.locks.get(name)
-            if lock is not None and lock.owner == self.run.owner:
-                del state.locks[name]
+            for n in names:
+                lock = state.environments.get(n) and state.env(n).lock
+                if lock and lock.owner == self.run.owner:
+                    state.set_lock(n, None)
 
-        self.store.update(release, f"unlock {name}")
+        self.store.update(names, release, f"unlock {', '.join(names)}")
 
     # -- one action ----------------------------------------------------------------------------
 
@@ -201,8 +226,6 @@ class Applier:
         result.seconds = round(time.monotonic() - started, 3)
         if result.failed:
             self.failed_artifacts.setdefault(name, set()).add(action.artifact)
-        if result.status != "skipped":
-            self._record(action, result)
         self.log(f"{name}: {action.artifact} {result.status}: {result.message}")
         if self.recorder is not None:
             self.recorder(action, result)
@@ -244,7 +267,7 @@ class Applier:
         )
 
     def _live(self, action: Action) -> Deployed | None:
-        state, _ = self.store.read()
+        state, _ = self.store.read([action.environment])
         return state.live(action.environment, action.artifact)
 
     def _result(self, action: Action, status: str, message: str) -> Result:
@@ -258,34 +281,46 @@ class Applier:
             message,
         )
 
-    def _record(self, action: Action, result: Result) -> None:
+    def _record(self, name: str, done: list[tuple[Action, Result]]) -> None:
         """The store says what runs now: the new version, the old one after a rollback, or,
-        when the deploy failed without rollback, the old one marked failed."""
-        runs_now = (
-            action.to_version if result.status in ("deployed", "removed") else action.from_version
-        )
-        commit = action.to_commit if runs_now == action.to_version else None
+        when the deploy failed without rollback, the old one marked failed. Results are
+        written as they come (batched only when they come faster than FLUSH_SECONDS)."""
 
         def change(state: LiveState) -> None:
-            if commit is None and runs_now is not None:
-                current = state.live(action.environment, action.artifact)
-                kept = current.commit if current else None
-            else:
-                kept = commit
-            entry = Deployed(
-                version=runs_now,
-                commit=kept,
-                status=_STATUS[result.status],
-                attempted=None if result.status == "deployed" else action.to_version,
-                at=now_iso(),
-                by=self.run.actor,
-                why=self.run.why,
-                run_url=self.run.run_url,
-                message=result.message[:500],
-            )
-            state.record(action.environment, action.artifact, entry, self.config.state.history)
+            for action, result in done:
+                deployed = result.status in ("deployed", "removed")
+                runs_now = action.to_version if deployed else action.from_version
+                current = state.live(name, action.artifact)
+                commit = action.to_commit if deployed else (current.commit if current else None)
+                entry = Deployed(
+                    version=runs_now,
+                    commit=commit,
+                    status=_STATUS[result.status],
+                    attempted=None if deployed else action.to_version,
+                    at=now_iso(),
+                    by=self.run.actor,
+                    why=self.run.why,
+                    run_url=self.run.run_url,
+                    message=result.message[:500],
+                )
+                state.record(name, action.artifact, entry, self.config.state.history)
 
-        self.store.update(change, _commit_message(action, result, self.run))
+        if len(done) == 1:
+            message = _commit_message(*done[0], self.run)
+        else:
+            lines = [_commit_message(a, r, self.run).split("\n", 1)[0] for a, r in done]
+            message = "\n".join(
+                [
+                    f"{len(done)} changes in {name}",
+                    "",
+                    *lines,
+                    "",
+                    f"by: {self.run.actor or '-'}",
+                    f"why: {self.run.why or '-'}",
+                    f"run: {self.run.run_url or self.run.owner}",
+                ]
+            )
+        self.store.update([name], change, message)
 
 
 _STATUS = {
@@ -342,7 +377,8 @@ def apply(
     **kwargs: Any,
 ) -> tuple[Plan, list[Result]]:
     """Plan against the store and apply: the whole of ``gitops apply``/``reconcile``."""
-    state, _ = store.read()
+    names = list(config.environments) if environments is None else environments
+    state, _ = store.read(names)
     plan = make_plan(
         registry, config, state, environments, observe(registry, config, state, environments)
     )

@@ -125,7 +125,7 @@ def observe(
     seen: dict[tuple[str, str], str | None] = {}
     for env_name, targets in desired_state(registry, config, environments).items():
         driver = make_driver(config.environments[env_name].deploy)
-        for artifact in set(targets) | set(live.environments.get(env_name, {})):
+        for artifact in set(targets) | set(live.deployed(env_name)):
             observed, version = driver.observe(registry.root, env_name, artifact)
             recorded = live.live(env_name, artifact)
             if observed and version != (recorded.version if recorded else None):
@@ -146,7 +146,7 @@ def make_plan(
     plan = Plan()
     for env_name, targets in desired_state(registry, config, environments).items():
         env = config.environments[env_name]
-        known = set(targets) | set(live.environments.get(env_name, {}))
+        known = set(targets) | set(live.deployed(env_name))
         for artifact in sorted(known):
             want = targets.get(artifact)
             if artifact not in targets and env.artifacts is not None:

@@ -1,7 +1,10 @@
-"""Live state: what each environment runs now, who put it there and why, and the locks.
+"""Live state: what each environment runs now, who put it there and why, and its lock.
 
-One JSON document, the same for every store. It is read at a boundary (a file, a branch another
-run may have written), so it is a pydantic model; a damaged document is a clear error.
+One small JSON document per environment (``<environment>.json`` in the file store's directory or
+on the state branch), so a deploy to one environment reads and writes only that environment:
+the cost of a record does not grow with the number of environments, and the branch's history
+shows per-environment diffs. Documents are read at a boundary (another run may have written
+them), so they are pydantic models; a damaged one is a clear error.
 """
 
 from __future__ import annotations
@@ -36,33 +39,64 @@ class Lock(BaseModel):
     expires: float
 
 
-class LiveState(BaseModel):
+class EnvironmentState(BaseModel):
+    """The document of one environment."""
+
     model_config = ConfigDict(extra="ignore")
 
     schema_version: int = SCHEMA_VERSION
-    environments: dict[str, dict[str, Deployed]] = Field(default_factory=dict)
-    history: dict[str, dict[str, list[Deployed]]] = Field(default_factory=dict)
-    locks: dict[str, Lock] = Field(default_factory=dict)
+    deployed: dict[str, Deployed] = Field(default_factory=dict)
+    history: dict[str, list[Deployed]] = Field(default_factory=dict)
+    lock: Lock | None = None
+
+    def dump(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+class LiveState:
+    """The environments a command loaded, and which of them it changed (``dirty``)."""
+
+    def __init__(self, environments: dict[str, EnvironmentState] | None = None) -> None:
+        self.environments: dict[str, EnvironmentState] = environments or {}
+        self.dirty: set[str] = set()
+
+    def env(self, name: str) -> EnvironmentState:
+        if name not in self.environments:
+            self.environments[name] = EnvironmentState()
+        return self.environments[name]
+
+    def deployed(self, environment: str) -> dict[str, Deployed]:
+        doc = self.environments.get(environment)
+        return doc.deployed if doc is not None else {}
 
     def live(self, environment: str, artifact: str) -> Deployed | None:
-        return self.environments.get(environment, {}).get(artifact)
+        return self.deployed(environment).get(artifact)
+
+    def history(self, environment: str, artifact: str) -> list[Deployed]:
+        doc = self.environments.get(environment)
+        return doc.history.get(artifact, []) if doc is not None else []
 
     def record(self, environment: str, artifact: str, entry: Deployed, keep: int) -> None:
         """Set what runs now and push the previous entry into the bounded history."""
-        current = self.environments.setdefault(environment, {})
-        previous = current.get(artifact)
+        doc = self.env(environment)
+        previous = doc.deployed.get(artifact)
         if previous is not None and keep:
-            past = self.history.setdefault(environment, {}).setdefault(artifact, [])
+            past = doc.history.setdefault(artifact, [])
             past.insert(0, previous)
             del past[keep:]
-        current[artifact] = entry
+        doc.deployed[artifact] = entry
+        self.dirty.add(environment)
 
     def lock_holder(self, environment: str, now: float) -> Lock | None:
-        lock = self.locks.get(environment)
+        doc = self.environments.get(environment)
+        lock = doc.lock if doc is not None else None
         return lock if lock is not None and lock.expires > now else None
 
-    def dump(self) -> str:
-        return self.model_dump_json(indent=2, exclude_defaults=False) + "\n"
+    def set_lock(self, environment: str, lock: Lock | None) -> None:
+        doc = self.env(environment)
+        if doc.lock != lock:
+            doc.lock = lock
+            self.dirty.add(environment)
 
 
 def now_iso() -> str:

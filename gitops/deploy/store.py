@@ -16,19 +16,18 @@ import random
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from gitops.config import StateSettings
-from gitops.deploy.state import LiveState
+from gitops.deploy.state import EnvironmentState, LiveState
 from gitops.errors import GitopsError
 from gitops.registry.git import run_git
 
 T = TypeVar("T")
-STATE_FILE = "state.json"
 BOT = ("gitops", "gitops@users.noreply.github.com")
 
 
@@ -37,29 +36,32 @@ class StaleState(GitopsError):
 
 
 class StateStore(ABC):
+    """Documents per environment; ``read`` loads some, ``write`` stores the dirty ones."""
+
     description: str
 
     @abstractmethod
-    def read(self) -> tuple[LiveState, str | None]:
-        """The state and its revision (None: nothing written yet)."""
+    def read(self, environments: Iterable[str]) -> tuple[LiveState, Any]:
+        """Those environments' documents and an opaque revision for ``write``."""
 
     @abstractmethod
-    def write(self, state: LiveState, revision: str | None, message: str) -> str:
-        """Write if the store is still at ``revision``; the new revision, or ``StaleState``."""
+    def write(self, state: LiveState, revision: Any, message: str) -> None:
+        """Store ``state.dirty`` if nothing moved since ``revision``, else ``StaleState``."""
 
     def update(
         self,
+        environments: Iterable[str],
         change: Callable[[LiveState], T],
         message: str | Callable[[T], str],
-        attempts: int = 20,
+        attempts: int = 30,
     ) -> T:
-        """Read, change, write; on a conflict re-read and re-apply ``change``. ``change`` may
-        return a value; it is called again on every retry, with fresh state."""
+        """Read, change, write; on a conflict re-read and re-apply ``change`` (it is called
+        again with fresh state, so it must decide from what it is given)."""
+        names = list(environments)
         for attempt in range(attempts):
-            state, revision = self.read()
-            before = state.dump()
+            state, revision = self.read(names)
             result = change(state)
-            if state.dump() == before:
+            if not state.dirty:
                 return result
             text = message if isinstance(message, str) else message(result)
             try:
@@ -70,9 +72,9 @@ class StateStore(ABC):
         raise GitopsError(f"{self.description}: gave up after {attempts} conflicting writes")
 
 
-def _parse(text: str, where: str) -> LiveState:
+def _parse(text: bytes, where: str) -> EnvironmentState:
     try:
-        return LiveState.model_validate_json(text)
+        return EnvironmentState.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -81,43 +83,51 @@ def _parse(text: str, where: str) -> LiveState:
         ) from None
 
 
+def _digest(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
 class FileStore(StateStore):
-    """A JSON file; an flock makes the compare-and-swap atomic between processes."""
+    """A directory of ``<environment>.json``; an flock makes compare-and-swap atomic."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.description = f"state file {path}"
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.description = f"state directory {directory}"
 
-    def _revision(self, data: bytes | None) -> str | None:
-        return hashlib.sha256(data).hexdigest() if data is not None else None
+    def _path(self, environment: str) -> Path:
+        return self.dir / f"{environment}.json"
 
-    def _read_bytes(self) -> bytes | None:
+    def _bytes(self, environment: str) -> bytes | None:
         try:
-            return self.path.read_bytes()
+            return self._path(environment).read_bytes()
         except FileNotFoundError:
             return None
 
-    def read(self) -> tuple[LiveState, str | None]:
-        data = self._read_bytes()
-        if data is None:
-            return LiveState(), None
-        return _parse(data.decode("utf-8", "replace"), str(self.path)), self._revision(data)
+    def read(self, environments: Iterable[str]) -> tuple[LiveState, Any]:
+        state, revision = LiveState(), {}
+        for name in environments:
+            data = self._bytes(name)
+            revision[name] = _digest(data)
+            if data is not None:
+                state.environments[name] = _parse(data, str(self._path(name)))
+        return state, revision
 
-    def write(self, state: LiveState, revision: str | None, message: str) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+    def write(self, state: LiveState, revision: Any, message: str) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if self._revision(self._read_bytes()) != revision:
-                raise StaleState(f"{self.path} changed since it was read")
-            data = state.dump().encode()
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, self.path)
-        return self._revision(data) or ""
+            for name in state.dirty:
+                if _digest(self._bytes(name)) != revision.get(name):
+                    raise StaleState(f"{self._path(name)} changed since it was read")
+            for name in sorted(state.dirty):
+                tmp = self.dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+                tmp.write_text(state.environments[name].dump())
+                os.replace(tmp, self._path(name))
 
 
 class BranchStore(StateStore):
-    """``state.json`` on a dedicated branch, one commit per change, pushed without force.
+    """``<environment>.json`` files on a dedicated branch, one commit per change, pushed
+    without force.
 
     Written with git plumbing (hash-object, mktree, commit-tree): no checkout, so the work tree
     and the user's branches are never touched. Without a remote the branch is local and
@@ -132,13 +142,13 @@ class BranchStore(StateStore):
         self.description = f"state branch {branch}{where}"
         self._mutex = threading.Lock()  # environments apply in threads; git refs are not
 
-    def read(self) -> tuple[LiveState, str | None]:
+    def read(self, environments: Iterable[str]) -> tuple[LiveState, Any]:
         with self._mutex:
-            return self._read()
+            return self._read(list(environments))
 
-    def write(self, state: LiveState, revision: str | None, message: str) -> str:
+    def write(self, state: LiveState, revision: Any, message: str) -> None:
         with self._mutex:
-            return self._write(state, revision, message)
+            self._write(state, revision, message)
 
     def _fetch(self) -> str | None:
         assert self.remote is not None
@@ -157,20 +167,38 @@ class BranchStore(StateStore):
         except GitopsError:
             return None
 
-    def _read(self) -> tuple[LiveState, str | None]:
+    def _read(self, environments: list[str]) -> tuple[LiveState, Any]:
         revision = self._fetch() if self.remote else self._resolve(self.ref)
-        if revision is None:
-            return LiveState(), None
-        try:
-            text = run_git(self.repo, "cat-file", "blob", f"{revision}:{STATE_FILE}").decode()
-        except GitopsError:
-            raise GitopsError(f"{self.description} has no {STATE_FILE}") from None
-        return _parse(text, f"{self.description}:{STATE_FILE}"), revision
+        state = LiveState()
+        if revision is None or not environments:
+            return state, revision
+        specs = "".join(f"{revision}:{name}.json\n" for name in environments)
+        out = run_git(self.repo, "cat-file", "--batch", stdin=specs.encode())
+        pos = 0
+        for name in environments:
+            eol = out.index(b"\n", pos)
+            header = out[pos:eol].split(b" ")
+            pos = eol + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                where = f"{self.description}:{name}.json"
+                state.environments[name] = _parse(out[pos : pos + size], where)
+                pos += size + 1
+        return state, revision
 
-    def _write(self, state: LiveState, revision: str | None, message: str) -> str:
-        blob = run_git(self.repo, "hash-object", "-w", "--stdin", stdin=state.dump().encode())
-        entry = f"100644 blob {blob.decode().strip()}\t{STATE_FILE}\n"
-        tree = run_git(self.repo, "mktree", stdin=entry.encode()).decode().strip()
+    def _write(self, state: LiveState, revision: Any, message: str) -> None:
+        entries: dict[str, str] = {}
+        if revision:
+            listing = run_git(self.repo, "ls-tree", revision).decode()
+            for line in listing.splitlines():
+                meta, _, path = line.partition("\t")
+                entries[path] = meta
+        for name in state.dirty:
+            data = state.environments[name].dump().encode()
+            blob = run_git(self.repo, "hash-object", "-w", "--stdin", stdin=data).decode().strip()
+            entries[f"{name}.json"] = f"100644 blob {blob}"
+        tree_text = "".join(f"{meta}\t{path}\n" for path, meta in sorted(entries.items()))
+        tree = run_git(self.repo, "mktree", stdin=tree_text.encode()).decode().strip()
         parents = ["-p", revision] if revision else []
         # made by gitops; the actor is named in the message
         args = ("commit-tree", tree, *parents, "-m", message)
@@ -184,12 +212,11 @@ class BranchStore(StateStore):
                     raise StaleState(f"{self.description} moved: another run wrote first") from None
                 raise
             run_git(self.repo, "update-ref", self.cache_ref, commit)
-            return commit
+            return
         try:
             run_git(self.repo, "update-ref", self.ref, commit, revision or "0" * 40)
         except GitopsError:
             raise StaleState(f"{self.description} moved: another run wrote first") from None
-        return commit
 
 
 BOT_ENV = {
@@ -212,6 +239,6 @@ def open_store(settings: StateSettings, repo: Path, in_ci: bool) -> StateStore:
     """The configured store; ``auto`` is the branch in CI (the audit log) and a file locally."""
     kind = settings.store if settings.store != "auto" else ("branch" if in_ci else "file")
     if kind == "file":
-        return FileStore(repo / settings.file)
+        return FileStore(repo / settings.dir)
     remote = settings.remote if has_remote(repo, settings.remote) else None
     return BranchStore(repo, settings.branch, remote)

@@ -50,6 +50,7 @@ class WebhookSettings(DriverSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
+        parts.port  # noqa: B018 - raises ValueError on a bad port
         return value
 
     @field_validator("secret_env")
@@ -109,7 +110,8 @@ class WebhookDriver(Driver):
         url = shown_url(self.settings.url)
         if request.dry_run:
             return DeployOutcome(True, f"would POST {request.artifact} {request.version} to {url}")
-        secrets: list[str] = []
+        parts = urlsplit(self.settings.url)
+        secrets = [v for v in (parts.password, parts.query) if v]  # kept out of messages too
         try:
             headers = self._headers(secrets)
             body = json.dumps(
