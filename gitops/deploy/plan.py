@@ -103,11 +103,14 @@ def served_artifacts(
 
 
 def desired_state(
-    registry: Registry, config: GitopsConfig, environments: list[str] | None = None
+    registry: Registry,
+    config: GitopsConfig,
+    environments: list[str] | None = None,
+    info: dict[str, ArtifactInfo] | None = None,
 ) -> dict[str, dict[str, Holder | None]]:
     """environment -> artifact -> the version it should run (None: its stage is empty)."""
     held = stage_holders(registry)
-    info = artifact_info(registry)
+    info = artifact_info(registry) if info is None else info
     desired: dict[str, dict[str, Holder | None]] = {}
     for name, env in config.environments.items():
         if environments is not None and name not in environments:
@@ -120,12 +123,19 @@ def observe(
     registry: Registry, config: GitopsConfig, live: LiveState, environments: list[str] | None
 ) -> dict[tuple[str, str], str | None]:
     """What drivers that can look see running, where it differs from the store: drift."""
+    from gitops.deploy.drivers.base import Driver
     from gitops.deploy.drivers.registry import make_driver
 
     seen: dict[tuple[str, str], str | None] = {}
-    for env_name, targets in desired_state(registry, config, environments).items():
-        driver = make_driver(config.environments[env_name].deploy)
-        for artifact in set(targets) | set(live.deployed(env_name)):
+    info = artifact_info(registry)
+    for env_name, env in config.environments.items():
+        if environments is not None and env_name not in environments:
+            continue
+        driver = make_driver(env.deploy)
+        if type(driver).observe is Driver.observe:
+            continue  # this driver cannot look
+        served = served_artifacts(env, registry, info)
+        for artifact in set(served) | set(live.deployed(env_name)):
             observed, version = driver.observe(registry.root, env_name, artifact)
             recorded = live.live(env_name, artifact)
             if observed and version != (recorded.version if recorded else None):
@@ -144,7 +154,7 @@ def make_plan(
     info = artifact_info(registry)
     observed = observed or {}
     plan = Plan()
-    for env_name, targets in desired_state(registry, config, environments).items():
+    for env_name, targets in desired_state(registry, config, environments, info).items():
         env = config.environments[env_name]
         known = set(targets) | set(live.deployed(env_name))
         for artifact in sorted(known):
