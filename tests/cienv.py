@@ -136,6 +136,7 @@ def run_github(
     ref: str,
     sha: str = "",
     inputs: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Run:
     """Run ``entrypoint.py`` as GitHub's runner runs a Docker action (no arguments)."""
     home = tmp / "home"
@@ -165,6 +166,7 @@ def run_github(
     }
     for name, value in (inputs or {}).items():
         env[f"INPUT_{name.upper()}"] = value
+    env.update(extra_env or {})
     proc = subprocess.run(
         [sys.executable, str(ENTRYPOINT)],
         cwd=workspace,
@@ -185,7 +187,10 @@ def run_github(
 
 
 def run_gitlab(
-    tmp: Path, workspace: Path, variables: dict[str, str], inputs: dict[str, str] | None = None
+    tmp: Path,
+    workspace: Path,
+    variables: dict[str, str],
+    inputs: dict[str, str] | None = None,
 ) -> Run:
     """Run ``gitops action`` as a GitLab job script does, with ``CI_*`` variables."""
     home = tmp / "home"

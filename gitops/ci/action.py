@@ -136,7 +136,16 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
     from gitops.ci.deploy_step import markdown as deploy_markdown
     from gitops.ci.deploy_step import outputs as deploy_outputs
 
-    reporter.set_outputs(summary.outputs(changes, repo) | deploy_outputs(step))
+    outputs = summary.outputs(changes, repo) | deploy_outputs(step)
+    outputs["comment-url"] = ""
+    if ctx.event == EventKind.PULL_REQUEST and step is not None:
+        from gitops.ci import comment
+        from gitops.forge import forge_for
+
+        forge = forge_for(ctx, log=reporter.log)
+        body = "# gitops\n" + deploy_markdown(step)
+        outputs["comment-url"] = comment.publish(ctx, forge, reporter, "plan", body, inputs.comment)
+    reporter.set_outputs(outputs)
     reporter.write_summary(summary.markdown(changes, ctx) + deploy_markdown(step))
     return 1 if step is not None and step.failed else 0
 

@@ -46,8 +46,8 @@ def target_environments(
     if ctx.event in (EventKind.TAG_PUSH, EventKind.TAG_DELETE):
         moved = {m.stage for m in changes.moves}
         return [n for n in chosen if config.environments[n].stage in moved]
-    if ctx.event == EventKind.SCHEDULE:
-        return chosen
+    if ctx.event in (EventKind.SCHEDULE, EventKind.PULL_REQUEST):
+        return chosen  # a pull request only plans (see run_deploys)
     return None
 
 
@@ -71,7 +71,8 @@ def run_deploys(
     )
     with reporter.group("Deployment plan"):
         reporter.log_block(plan_table(plan))
-    if command == "plan" or not plan.changes:
+    plan_only = command == "plan" or (command == "auto" and ctx.event == EventKind.PULL_REQUEST)
+    if plan_only or not plan.changes:
         return DeployStep(plan, [], applied=False)
     run = RunInfo(actor=ctx.actor, why=_why(ctx, changes), run_url=ctx.run_url)
     use_forge = config.state.forge_records and not dry_run

@@ -59,4 +59,5 @@ OUTPUTS: tuple[Output, ...] = (
         "matrix",
         'JSON for `strategy.matrix`: `{"include": [{"environment": ..., "changes": N}]}`.',
     ),
+    Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
 )

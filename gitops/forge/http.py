@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from gitops.errors import GitopsError
@@ -156,7 +156,12 @@ class ForgeSession:
                 method, shown, None, f"no answer within {self.timeout:g} s (timeout)"
             ) from None
         except requests.exceptions.ConnectionError as exc:
-            reason = self.redact(str(exc.args[0] if exc.args else exc))
+            cause = exc.args[0] if exc.args else exc
+            if isinstance(getattr(cause, "reason", None), ReadTimeoutError):
+                raise ForgeError(
+                    method, shown, None, f"no answer within {self.timeout:g} s (timeout)"
+                ) from None
+            reason = self.redact(str(getattr(cause, "reason", None) or cause))
             raise ForgeError(method, shown, None, f"cannot connect: {reason}") from None
         self.request_count += 1
         if self._log:
