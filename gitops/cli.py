@@ -396,7 +396,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(plan.to_json(), indent=2))
+        print(plan.dumps())
     elif args.markdown:
         print(plan_markdown(plan), end="")
     else:

@@ -77,8 +77,18 @@ def run_deploys(
     run = RunInfo(actor=ctx.actor, why=_why(ctx, changes), run_url=ctx.run_url)
     use_forge = config.state.forge_records and not dry_run
     recorder = _forge_recorder(ctx, reporter) if use_forge else None
+    from gitops.forge import forge_for
+
+    forge = None if ctx.read_only_token else forge_for(ctx, log=None)
     applier = Applier(
-        registry, config, store, run, dry_run=dry_run, log=reporter.log, recorder=recorder
+        registry,
+        config,
+        store,
+        run,
+        dry_run=dry_run,
+        log=reporter.log,
+        recorder=recorder,
+        forge=forge,
     )
     with reporter.group("Deployments"):
         results = applier.apply(plan, environments)

@@ -75,11 +75,13 @@ class Applier:
         recorder: Recorder | None = None,
         lock_wait: float = 600.0,
         retry_failed: bool = False,
+        forge: Any = None,
     ) -> None:
         self.registry, self.config, self.store, self.run = registry, config, store, run
         self.dry_run, self.log, self.recorder = dry_run, log, recorder
         self.lock_wait = lock_wait
         self.retry_failed = retry_failed
+        self.forge = forge  # for drivers that open pull requests (manifest, mode: pr)
         self.failed_artifacts: dict[str, set[str]] = {}  # environment -> artifacts that failed
 
     def apply(self, plan: Plan, environments: list[str] | None = None) -> list[Result]:
@@ -107,6 +109,8 @@ class Applier:
             return [self._dry(a) for a in actions]
         env = self.config.environments[name]
         driver = make_driver(env.deploy)
+        if self.forge is not None and hasattr(driver, "forge"):
+            driver.forge = self.forge
         results, pending = [], []
         last_flush = time.monotonic()
         for action in actions:
@@ -236,6 +240,8 @@ class Applier:
             env, action, action.to_version, action.to_commit, action.from_version
         )
         outcome = _safe_deploy(driver, request)
+        if outcome.ok and outcome.details.get("pending"):
+            return self._result(action, "proposed", outcome.message)  # nothing runs it yet
         if outcome.ok and action.to_version is not None:
             healthy, why = check_health(env.health, request)
             if not healthy:
@@ -288,7 +294,7 @@ class Applier:
 
         def change(state: LiveState) -> None:
             for action, result in done:
-                deployed = result.status in ("deployed", "removed")
+                deployed = result.status in ("deployed", "removed", "proposed")
                 runs_now = action.to_version if deployed else action.from_version
                 current = state.live(name, action.artifact)
                 commit = action.to_commit if deployed else (current.commit if current else None)
@@ -324,6 +330,7 @@ class Applier:
 
 
 _STATUS = {
+    "proposed": "proposed",
     "deployed": "deployed",
     "removed": "removed",
     "failed": "failed",
@@ -345,6 +352,7 @@ def _commit_message(action: Action, result: Result, run: RunInfo) -> str:
     was = f" (was {action.from_version})" if action.from_version else ""
     title = {
         "deployed": f"deploy {action.artifact} {action.to_version} to {action.environment}{was}",
+        "proposed": f"propose {action.artifact} {action.to_version} for {action.environment}{was}",
         "removed": f"remove {action.artifact} from {action.environment}{was}",
         "rolled-back": f"rolled back {action.artifact} in {action.environment} to "
         f"{action.from_version} ({action.to_version} failed)",

@@ -7,7 +7,8 @@ one ``Action``; applying a plan twice does nothing the second time.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gitops.config import Environment, GitopsConfig
@@ -38,7 +39,11 @@ class Action:
         return self.kind in CHANGES
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies and costs half a second at 10k actions
+        return {f: getattr(self, f) for f in _ACTION_FIELDS}
+
+
+_ACTION_FIELDS = tuple(f.name for f in fields(Action))
 
 
 @dataclass
@@ -57,6 +62,11 @@ class Plan:
             "changes": len(self.changes),
             "actions": [a.to_json() for a in self.actions],
         }
+
+    def dumps(self) -> str:
+        """JSON with one action per line: readable, and written by json's fast C encoder."""
+        items = ",\n".join("  " + json.dumps(a.to_json()) for a in self.actions)
+        return f'{{"changes": {len(self.changes)}, "actions": [\n{items}\n]}}'
 
 
 @dataclass(frozen=True)

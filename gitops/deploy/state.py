@@ -24,7 +24,8 @@ class Deployed(BaseModel):
 
     version: str | None  # what runs now (None: nothing)
     commit: str | None = None
-    status: Literal["deployed", "failed", "rolled-back", "removed"] = "deployed"
+    # proposed: handed off as a pull request (manifest driver); it runs once that is merged
+    status: Literal["deployed", "proposed", "failed", "rolled-back", "removed"] = "deployed"
     attempted: str | None = None  # the version that failed, when status is not "deployed"
     at: str = ""  # ISO time
     by: str = ""  # actor
