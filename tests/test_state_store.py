@@ -154,3 +154,13 @@ def test_two_runs_at_once_deploy_each_change_once(tmp_path: Path) -> None:
     audit = git(bare, "log", "--format=%B", "gitops/state")
     for change in ("churn v1.0.0 to prod", "fraud v0.1.0 to prod", "churn v1.1.0 to staging"):
         assert audit.count(f"deploy {change}") == 1, audit
+
+
+def test_push_credentials_reach_git_through_the_environment_only(repo) -> None:
+    from gitops.deploy.store import http_auth_env
+
+    url = "https://gitlab.example.com/acme/models.git"
+    env = http_auth_env(url, "oauth2", "glpat-s3cret")
+    got = git(repo.path, "config", "--get", f"http.{url}.extraheader", env=env)
+    assert got == "Authorization: Basic b2F1dGgyOmdscGF0LXMzY3JldA=="  # oauth2:glpat-s3cret
+    assert "s3cret" not in " ".join(env)  # keys hold no secret; only the (encoded) value does

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from gitops.ci.context import Context, EventKind
+from gitops.ci.context import Context, EventKind, Platform
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
 from gitops.deploy.apply import Applier, Result, RunInfo
 from gitops.deploy.plan import Action, Plan, make_plan, observe
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
-from gitops.deploy.store import open_store
+from gitops.deploy.store import StateStore, http_auth_env, open_store
 from gitops.errors import GitopsError, UsageError
 from gitops.registry.moves import Changes
 
@@ -64,7 +65,7 @@ def run_deploys(
     if environments is None:
         return None
     registry = changes.registry
-    store = open_store(config.state, registry.root, in_ci=True)
+    store = _store(ctx, config, registry.root)
     state, _ = store.read(environments)
     plan = make_plan(
         registry, config, state, environments, observe(registry, config, state, environments)
@@ -97,6 +98,16 @@ def run_deploys(
         if r.failed:
             reporter.error(f"{r.environment}: {r.artifact} {r.to_version}: {r.message}")
     return DeployStep(plan, results, applied=not dry_run)
+
+
+def _store(ctx: Context, config: GitopsConfig, root: Path) -> StateStore:
+    """On GitLab the clone's job token may not push: with an access token in GITOPS_TOKEN the
+    state branch is pushed with it (in an HTTP header set through the environment)."""
+    if ctx.platform == Platform.GITLAB and ctx.token_kind == "private" and ctx.repo_url:
+        url = ctx.repo_url + ".git"
+        env = http_auth_env(url, "oauth2", ctx.token)
+        return open_store(config.state, root, in_ci=True, push_url=url, git_env=env)
+    return open_store(config.state, root, in_ci=True)
 
 
 def _why(ctx: Context, changes: Changes) -> str:

@@ -134,8 +134,15 @@ class BranchStore(StateStore):
     ``update-ref``'s old-value check is the compare-and-swap.
     """
 
-    def __init__(self, repo: Path, branch: str, remote: str | None) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        branch: str,
+        remote: str | None,
+        git_env: dict[str, str] | None = None,
+    ) -> None:
         self.repo, self.branch, self.remote = repo, branch, remote
+        self.git_env = git_env  # credentials for fetch/push, passed in the environment only
         self.ref = f"refs/heads/{branch}"
         self.cache_ref = f"refs/gitops/state/{branch}"  # our copy of the remote branch
         where = f" on {remote}" if remote else ""
@@ -153,7 +160,14 @@ class BranchStore(StateStore):
     def _fetch(self) -> str | None:
         assert self.remote is not None
         try:
-            run_git(self.repo, "fetch", "--quiet", self.remote, f"+{self.ref}:{self.cache_ref}")
+            run_git(
+                self.repo,
+                "fetch",
+                "--quiet",
+                self.remote,
+                f"+{self.ref}:{self.cache_ref}",
+                env=self.git_env,
+            )
         except GitopsError as exc:
             if "couldn't find remote ref" in str(exc):
                 run_git(self.repo, "update-ref", "-d", self.cache_ref)
@@ -205,7 +219,14 @@ class BranchStore(StateStore):
         commit = run_git(self.repo, *args, env=BOT_ENV).decode().strip()
         if self.remote:
             try:
-                run_git(self.repo, "push", "--quiet", self.remote, f"{commit}:{self.ref}")
+                run_git(
+                    self.repo,
+                    "push",
+                    "--quiet",
+                    self.remote,
+                    f"{commit}:{self.ref}",
+                    env=self.git_env,
+                )
             except GitopsError as exc:
                 text = str(exc)
                 if any(s in text for s in ("rejected", "non-fast-forward", "fetch first")):
@@ -235,10 +256,35 @@ def has_remote(repo: Path, remote: str) -> bool:
     return True
 
 
-def open_store(settings: StateSettings, repo: Path, in_ci: bool) -> StateStore:
-    """The configured store; ``auto`` is the branch in CI (the audit log) and a file locally."""
+def open_store(
+    settings: StateSettings,
+    repo: Path,
+    in_ci: bool,
+    push_url: str | None = None,
+    git_env: dict[str, str] | None = None,
+) -> StateStore:
+    """The configured store; ``auto`` is the branch in CI (the audit log) and a file locally.
+
+    ``push_url``/``git_env``: where and how to push when the clone's own credentials cannot
+    (GitLab's job token may not push; a project access token in an HTTP header can).
+    """
     kind = settings.store if settings.store != "auto" else ("branch" if in_ci else "file")
     if kind == "file":
         return FileStore(repo / settings.dir)
+    if push_url:
+        return BranchStore(repo, settings.branch, push_url, git_env)
     remote = settings.remote if has_remote(repo, settings.remote) else None
     return BranchStore(repo, settings.branch, remote)
+
+
+def http_auth_env(url: str, user: str, token: str) -> dict[str, str]:
+    """git config through the environment (never argv, never the URL): an Authorization header
+    for ``url``, as actions/checkout does it."""
+    import base64
+
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{url}.extraheader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }
