@@ -1,5 +1,3 @@
-import sys
+from gitops.cli import run
 
-from gitops.cli import main
-
-sys.exit(main())
+run()

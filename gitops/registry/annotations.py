@@ -1,50 +1,48 @@
 """Registry annotations: the ``.gto`` config, ``artifacts.yaml`` and DVC's ``dvc.yaml`` artifacts.
 
-Validated with pydantic the way GTO validates them, so a file GTO rejects is rejected here, with
-the file name and line in the message instead of GTO's bare "Wrong config file".
+Validated with pydantic the way GTO validates them (``annotation_models``), so a file GTO rejects
+is rejected here, with the file name and line in the message instead of GTO's bare "Wrong config
+file". pydantic and yaml are imported only when such a file exists: most registries have none,
+and the imports cost more than reading ten thousand tags.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from gitops.registry.tags import is_valid_name
-from gitops.yamlfile import YamlFileError, load_yaml
+if TYPE_CHECKING:
+    from gitops.registry.annotation_models import ArtifactAnnotation, DvcArtifact
 
 GTO_CONFIG_FILE = ".gto"
 DEFAULT_INDEX = "artifacts.yaml"
 
 
-def _check_names(values: list[str] | None) -> list[str] | None:
-    for value in values or []:
-        if not is_valid_name(value):
-            raise ValueError(
-                f"invalid name {value!r}: use letters, digits, '-', '_', '/', "
-                "starting and ending with a letter or digit"
-            )
-    return values
+def __getattr__(name: str) -> Any:
+    """``ArtifactAnnotation`` and ``DvcArtifact`` (pydantic models) on first use."""
+    if name in ("ArtifactAnnotation", "DvcArtifact"):
+        from gitops.registry import annotation_models
+
+        return getattr(annotation_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class GtoConfig(BaseModel):
-    """``.gto``: allowed stages and types, and the annotation file's name."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+@dataclass(frozen=True)
+class GtoConfig:
+    """``.gto``: allowed stages and types, and the annotation file's name (validated, when the
+    file exists, by ``annotation_models.GtoConfigModel``: same fields and defaults)."""
 
     stages: list[str] | None = None
     types: list[str] | None = None
-    enrichments: list[dict[str, Any]] = Field(default_factory=list)
+    enrichments: list[dict[str, Any]] = field(default_factory=list)
     autoload_enrichments: bool = True
-    index: str = Field(DEFAULT_INDEX, alias="INDEX")
-    config_file_name: str | None = Field(GTO_CONFIG_FILE, alias="CONFIG_FILE_NAME")
-    log_level: str = Field("INFO", alias="LOG_LEVEL")
-    debug: bool = Field(False, alias="DEBUG")
-    emojis: bool = Field(True, alias="EMOJIS")
-
-    _valid_stages = field_validator("stages", "types")(_check_names)
+    index: str = DEFAULT_INDEX
+    config_file_name: str | None = GTO_CONFIG_FILE
+    log_level: str = "INFO"
+    debug: bool = False
+    emojis: bool = True
 
 
 def read_gto_config(root: Path) -> GtoConfig:
@@ -52,6 +50,9 @@ def read_gto_config(root: Path) -> GtoConfig:
     path = root / GTO_CONFIG_FILE
     config = GtoConfig()
     if path.is_file():
+        from gitops.registry.annotation_models import GtoConfigModel
+        from gitops.yamlfile import YamlFileError, load_yaml
+
         doc = load_yaml(path.read_bytes(), GTO_CONFIG_FILE)
         data = doc.data if doc.data is not None else {}
         if not isinstance(data, dict):
@@ -62,34 +63,19 @@ def read_gto_config(root: Path) -> GtoConfig:
             (str(k).upper() if str(k).upper() in upper else str(k).lower()): v
             for k, v in data.items()
         }
-        config = doc.validate(GtoConfig, normalized)
+        model = doc.validate(GtoConfigModel, normalized)
+        config = GtoConfig(**{f.name: getattr(model, f.name) for f in fields(GtoConfig)})
     if os.environ.get("GTO_INDEX"):
-        config = config.model_copy(update={"index": os.environ["GTO_INDEX"]})
+        config = replace(config, index=os.environ["GTO_INDEX"])
     return config
-
-
-class ArtifactAnnotation(BaseModel):
-    """One entry of ``artifacts.yaml``; GTO dumps it with exactly these keys, in this order."""
-
-    type: str | None = None
-    path: str | None = None
-    virtual: bool = True
-    labels: list[str] = Field(default_factory=list)
-    description: str = ""
-    custom: Any = None
-
-    @field_validator("type")
-    @classmethod
-    def _type_is_a_name(cls, value: str | None) -> str | None:
-        if value:
-            _check_names([value])
-        return value
-
-    _labels = field_validator("labels")(_check_names)
 
 
 def parse_artifacts_yaml(content: bytes, where: str) -> dict[str, ArtifactAnnotation]:
     """``artifacts.yaml`` -> {artifact name: annotation}; ``where`` names the file in errors."""
+    from gitops.registry.annotation_models import ArtifactAnnotation
+    from gitops.registry.tags import is_valid_name
+    from gitops.yamlfile import YamlFileError, load_yaml
+
     doc = load_yaml(content, where)
     if not isinstance(doc.data, dict):
         raise YamlFileError(where, 1, "must be a mapping of artifact names to annotations")
@@ -101,18 +87,6 @@ def parse_artifacts_yaml(content: bytes, where: str) -> dict[str, ArtifactAnnota
     return result
 
 
-class DvcArtifact(BaseModel):
-    """An entry of a ``dvc.yaml`` ``artifacts:`` section (DVC's schema)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path: str
-    type: str | None = None
-    desc: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    meta: dict[str, Any] = Field(default_factory=dict)
-
-
 def read_dvc_artifacts(root: Path, subdir: str = "") -> dict[str, DvcArtifact]:
     """Artifacts declared in ``<subdir>/dvc.yaml``, keyed by name as users write it.
 
@@ -122,6 +96,9 @@ def read_dvc_artifacts(root: Path, subdir: str = "") -> dict[str, DvcArtifact]:
     path = root / rel
     if not path.is_file():
         return {}
+    from gitops.registry.annotation_models import DvcArtifact
+    from gitops.yamlfile import YamlFileError, load_yaml
+
     doc = load_yaml(path.read_bytes(), rel)
     if doc.data is None:
         return {}

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.registry import git
-from gitops.registry.annotations import (
-    ArtifactAnnotation,
-    GtoConfig,
-    parse_artifacts_yaml,
-    read_gto_config,
-)
+from gitops.registry.annotations import GtoConfig, parse_artifacts_yaml, read_gto_config
 from gitops.registry.state import RegistryState, TagEvent, build_state
-from gitops.registry.tags import Event, parse_tag
+from gitops.registry.tags import Event, is_valid_fullname, name_to_tag, parse_tag
+
+if TYPE_CHECKING:
+    from gitops.registry.annotation_models import ArtifactAnnotation
 
 
 @dataclass
@@ -47,11 +47,13 @@ def tag_events(
     """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127)."""
     events: list[TagEvent] = []
     for record in records:
-        if parse_tag(record.ref) is None:
+        parsed = parse_tag(record.ref)
+        if parsed is None:
             continue
         if not record.annotated and not include_lightweight:
             continue
-        parsed = parse_tag(record.name)
+        if record.name != record.ref:
+            parsed = parse_tag(record.name)
         if parsed is None:
             warnings.append(
                 f"tag {record.ref!r} holds a tag object named {record.name!r}, "
@@ -96,17 +98,36 @@ class RegistrySource:
     include_lightweight: bool
     events: list[TagEvent]  # of all records
     warnings: list[str]
+    only: str | None = None  # the one artifact read (see ``read``)
 
     @classmethod
-    def read(cls, path: Path | str = ".", include_lightweight: bool = False) -> RegistrySource:
+    def read(
+        cls, path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
+    ) -> RegistrySource:
+        """Read the registry; with ``only``, just that artifact's tags (artifacts are
+        independent in GTO's state, so its answers are the same as from a full read).
+
+        The filter is on ref names (``refs/tags/NAME@*``, ``NAME#*``): a ref renamed
+        across artifacts (its tag object named for ``only`` under another artifact's ref name)
+        is only seen by a full read.
+        """
         root = git.repo_root(Path(path))
         config = read_gto_config(root)
-        records = git.read_tags(root)
+        if only is not None and not is_valid_fullname(only):
+            only = None  # not a name any tag can carry: a full read says "not found"
+        patterns = None
+        if only is not None:
+            prefix = name_to_tag(only)
+            # wildmatch's `*` stops at '/'; `*/**` covers the rest (`name#stage/sub`)
+            patterns = tuple(f"refs/tags/{prefix}{c}{g}" for c in "@#" for g in ("*", "*/**"))
+        records = git.read_tags(root, patterns)
         warnings: list[str] = []
         events = tag_events(records, include_lightweight, warnings)
+        if only is not None:
+            events = [e for e in events if e.artifact == only]
         version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
         blobs = git.read_files_at(root, config.index, version_commits)
-        return cls(root, config, records, blobs, include_lightweight, events, warnings)
+        return cls(root, config, records, blobs, include_lightweight, events, warnings, only)
 
     def registry(self, without: frozenset[str] = frozenset()) -> Registry:
         """The registry as if the tags named in ``without`` did not exist."""
@@ -115,19 +136,35 @@ class RegistrySource:
             records = [r for r in records if r.ref not in without]
             warnings = []
             events = tag_events(records, self.include_lightweight, warnings)
+            if self.only is not None:
+                events = [e for e in events if e.artifact == self.only]
         commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
         if self.blobs.head is not None:
             commits.setdefault(self.blobs.head.sha, self.blobs.head)
         annotations = _parse_annotations(self.blobs.files, self.config.index)
+        head = self.blobs.head
+        if self.only is not None and head is not None and head.sha in annotations:
+            notes = annotations[head.sha]  # HEAD discovers only the artifact read
+            annotations[head.sha] = {self.only: notes[self.only]} if self.only in notes else {}
         state = build_state(events, commits, annotations, self.blobs.head)
         return Registry(
             root=self.root, config=self.config, tags=records, state=state, warnings=warnings
         )
 
 
-def load_registry(path: Path | str = ".", include_lightweight: bool = False) -> Registry:
-    """Read everything the registry needs in three git processes and build the state."""
-    return RegistrySource.read(path, include_lightweight).registry()
+def load_registry(
+    path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
+) -> Registry:
+    """Read everything the registry needs in three git processes and build the state
+    (of the artifact ``only`` alone, when given: see ``RegistrySource.read``)."""
+    # Millions of objects and no garbage: collection passes would only slow the build down.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return RegistrySource.read(path, include_lightweight, only).registry()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _parse_annotations(

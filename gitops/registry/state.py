@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from gitops.errors import GitopsError
-from gitops.registry.annotations import ArtifactAnnotation
 from gitops.registry.git import CommitInfo
 from gitops.registry.semver import semver_key
 from gitops.registry.tags import PRIORITY, Event
+
+if TYPE_CHECKING:
+    from gitops.registry.annotation_models import ArtifactAnnotation
 
 COMMIT_EVENT = "commit"  # GTO's enrichment event: the version's commit, never a tag
 
@@ -61,9 +63,40 @@ class RegistryEvent:
         return dt.datetime.fromtimestamp(self.time, tz=tz)
 
 
+_TIME = attrgetter("time")
+
+
 def _by_time(events: list[RegistryEvent]) -> list[RegistryEvent]:
     """Stable ascending sort by timestamp, as GTO's ``sorted(..., key=created_at)``."""
-    return sorted(events, key=lambda e: e.time)
+    return sorted(events, key=_TIME)
+
+
+def _desc_of_two(first: list[RegistryEvent], second: list[RegistryEvent]) -> list[RegistryEvent]:
+    """``_by_time(first + second)[::-1]`` for two lists already in time order."""
+    if not second:
+        return first[::-1]
+    if not first:
+        return second[::-1]
+    return sorted(first + second, key=_TIME)[::-1]
+
+
+class cached_property:  # noqa: N801 - functools.cached_property without its per-call lock
+    """Computed on first access, then a plain instance attribute (3.11's functools version
+    takes a lock on every first access: a second of a 100k-tag registry's build)."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 class VStage:
@@ -79,12 +112,13 @@ class VStage:
         target.append(event)
 
     def freeze(self) -> None:
-        self.assignments = _by_time(self.assignments)
-        self.unassignments = _by_time(self.unassignments)
-
-    @cached_property
-    def events_desc(self) -> list[RegistryEvent]:
-        return _by_time(self.assignments + self.unassignments)[::-1]
+        # build_state fills every event list in time order (each phase is applied sorted by
+        # time, tag-name order within a second), so these sorts only check that order.
+        if len(self.assignments) > 1:
+            self.assignments.sort(key=_TIME)
+        if len(self.unassignments) > 1:
+            self.unassignments.sort(key=_TIME)
+        self.events_desc = _desc_of_two(self.assignments, self.unassignments)
 
     @property
     def is_active(self) -> bool:
@@ -120,7 +154,7 @@ class Version:
     def is_registered(self) -> bool:
         return bool(self.registrations)
 
-    @property
+    @cached_property
     def semver(self) -> Any:
         return semver_key(self.version)
 
@@ -140,15 +174,12 @@ class Version:
             self.stages[event.stage].add(event)
 
     def freeze(self) -> None:
-        self.registrations = _by_time(self.registrations)
-        self.deregistrations = _by_time(self.deregistrations)
-        self.enrichments = _by_time(self.enrichments)
+        for events in (self.registrations, self.deregistrations, self.enrichments):
+            if len(events) > 1:
+                events.sort(key=_TIME)  # already in time order (see VStage.freeze)
         for vstage in self.stages.values():
             vstage.freeze()
-
-    @cached_property
-    def direct_desc(self) -> list[RegistryEvent]:
-        return _by_time(self.registrations + self.deregistrations)[::-1]
+        self.direct_desc = _desc_of_two(self.registrations, self.deregistrations)
 
     @cached_property
     def indirect(self) -> list[RegistryEvent]:
@@ -157,7 +188,12 @@ class Version:
 
     @cached_property
     def events_desc(self) -> list[RegistryEvent]:
-        return _by_time(self.registrations + self.deregistrations + self.indirect)[::-1]
+        indirect = self.indirect
+        if not indirect:
+            return self.direct_desc
+        if not self.registrations and not self.deregistrations and len(indirect) == 1:
+            return indirect
+        return _by_time(self.registrations + self.deregistrations + indirect)[::-1]
 
     @cached_property
     def is_active(self) -> bool:
@@ -169,7 +205,7 @@ class Version:
     def activated_at(self) -> RegistryEvent:
         if self.registrations:
             return self.registrations[0]
-        return _by_time(self.registrations + self.deregistrations + self.indirect)[0]
+        return self.events_desc[-1]  # the first of the stable ascending sort
 
     @cached_property
     def authoring_event(self) -> RegistryEvent:
