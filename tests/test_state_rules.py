@@ -426,11 +426,6 @@ def test_tag_of_a_tag_is_skipped_with_a_warning(repo: Repo) -> None:
     assert gto_json(repo, "show")["churn"]["version"] == "v1.0.0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reader.tag_events: two refs to one annotated tag object (`git tag new old`) make "
-    "two identical events; GTO keeps one (gto/base.py add_event skips an event already there)",
-)
 def test_a_second_ref_to_one_tag_object_counts_once(repo: Repo) -> None:
     c1 = repo.commit(epoch=T0)
     repo.tag("churn@v1.0.0", c1, epoch=at(1))

@@ -46,6 +46,9 @@ def tag_events(
 ) -> list[TagEvent]:
     """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127)."""
     events: list[TagEvent] = []
+    # GTO adds an event once: a second ref to one tag object adds nothing. Only refs whose tag
+    # object is named otherwise can repeat an event, so the check costs nothing without them.
+    seen: set[TagEvent] | None = set() if any(r.name != r.ref for r in records) else None
     for record in records:
         parsed = parse_tag(record.ref)
         if parsed is None:
@@ -66,21 +69,24 @@ def tag_events(
                 "not a commit; ignored"
             )
             continue
-        events.append(
-            TagEvent(
-                tag=record.name,
-                kind=parsed.event,
-                artifact=parsed.artifact,
-                version=parsed.version,
-                stage=parsed.stage,
-                commit=record.commit.sha,
-                time=record.time,
-                offset=record.offset,
-                author=record.tagger_name,
-                author_email=record.tagger_email,
-                message=record.message.strip(),
-            )
+        event = TagEvent(
+            tag=record.name,
+            kind=parsed.event,
+            artifact=parsed.artifact,
+            version=parsed.version,
+            stage=parsed.stage,
+            commit=record.commit.sha,
+            time=record.time,
+            offset=record.offset,
+            author=record.tagger_name,
+            author_email=record.tagger_email,
+            message=record.message.strip(),
         )
+        if seen is not None:
+            if event in seen:
+                continue
+            seen.add(event)
+        events.append(event)
     return events
 
 
