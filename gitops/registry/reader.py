@@ -46,9 +46,6 @@ def tag_events(
 ) -> list[TagEvent]:
     """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127)."""
     events: list[TagEvent] = []
-    # GTO adds an event once: a second ref to one tag object adds nothing. Only refs whose tag
-    # object is named otherwise can repeat an event, so the check costs nothing without them.
-    seen: set[TagEvent] | None = set() if any(r.name != r.ref for r in records) else None
     for record in records:
         parsed = parse_tag(record.ref)
         if parsed is None:
@@ -82,10 +79,8 @@ def tag_events(
             author_email=record.tagger_email,
             message=record.message.strip(),
         )
-        if seen is not None:
-            if event in seen:
-                continue
-            seen.add(event)
+        # A second ref to one tag object repeats the event: kept here, as GTO reads it, and
+        # skipped by build_state, as GTO's add_event skips it (after its side effects).
         events.append(event)
     return events
 

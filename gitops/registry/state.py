@@ -10,6 +10,7 @@ registry builds in a fraction of a second. See shared/reference/gto.md §2 for t
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -247,6 +248,7 @@ class Artifact:
         # Indexes that stand in for GTO's linear scans of `versions`.
         self._by_name_commit: dict[tuple[str, str], Version] = {}
         self._registered_at: dict[str, list[Version]] = {}
+        self._applied: set[tuple] = set()  # events applied, compared as GTO compares them
 
     def new_version(self, version: str, commit: str) -> Version:
         v = Version(self.name, version, commit)
@@ -402,6 +404,7 @@ def build_state(
     ``artifacts.yaml`` at each commit that has one.
     """
     state = RegistryState(head=head.sha if head else None)
+    repeated = _repeated_names(tag_events)
     for kinds in _PHASES:
         phase = sorted((e for e in tag_events if e.kind in kinds), key=lambda e: e.time)
         for e in phase:
@@ -411,7 +414,7 @@ def build_state(
             if artifact is None:
                 artifact = state.artifacts[e.artifact] = Artifact(e.artifact)
             try:
-                _apply(artifact, e)
+                _apply(artifact, e, e.tag in repeated)
             except ConflictError as exc:
                 state.conflicts[e.artifact] = exc.conflict
                 del state.artifacts[e.artifact]
@@ -437,12 +440,40 @@ def _event(e: TagEvent, version: str | None) -> RegistryEvent:
     )
 
 
-def _apply(artifact: Artifact, e: TagEvent) -> None:
+def _repeated_names(tag_events: list[TagEvent]) -> set[str]:
+    """Tag names read more than once: refs to one tag object (``git tag new old``) all carry
+    the name inside it. Only their events can repeat one another."""
+    names = [e.tag for e in tag_events]
+    if len(set(names)) == len(names):
+        return set()  # the usual case, found at C speed
+    return {name for name, count in Counter(names).items() if count > 1}
+
+
+def _first_time(artifact: Artifact, e: TagEvent, version: str | None, check: bool) -> bool:
+    """False for an event equal to one already applied: GTO's ``add_event`` skips those.
+
+    GTO compares all fields, ``created_at`` as an instant (the tagger's offset does not count).
+    ``check`` is False for a tag name read once, which cannot repeat anything.
+    """
+    if not check:
+        return True
+    key = (e.kind, e.tag, e.commit, e.time, e.author, e.author_email, e.message, version, e.stage)
+    if key in artifact._applied:
+        return False
+    artifact._applied.add(key)
+    return True
+
+
+def _apply(artifact: Artifact, e: TagEvent, repeated: bool = False) -> None:
+    """Apply one event; ``repeated``: its tag name was read more than once (see above)."""
     if e.kind == Event.DEPRECATION:
-        artifact.deprecations.append(_event(e, None))
+        if _first_time(artifact, e, None, repeated):
+            artifact.deprecations.append(_event(e, None))
         return
     if e.kind in (Event.REGISTRATION, Event.DEREGISTRATION):
         assert e.version is not None
+        if not _first_time(artifact, e, e.version, repeated):
+            return
         key = (e.version, e.commit)
         version = artifact._by_name_commit.get(key)
         if version is None:
@@ -465,10 +496,13 @@ def _apply(artifact: Artifact, e: TagEvent) -> None:
             )
         )
     if candidates:
-        candidates[0].add(_event(e, candidates[0].version))
+        if _first_time(artifact, e, candidates[0].version, repeated):
+            candidates[0].add(_event(e, candidates[0].version))
         return
-    artifact.new_version(e.commit, e.commit)  # the empty twin
-    artifact.new_version(e.commit, e.commit).add(_event(e, e.commit))
+    # GTO's lookup by commit makes the empty twin before it sees the event is a repeat
+    artifact.new_version(e.commit, e.commit)
+    if _first_time(artifact, e, e.commit, repeated):
+        artifact.new_version(e.commit, e.commit).add(_event(e, e.commit))
 
 
 def _commit_event(
