@@ -32,7 +32,7 @@ from registry import DEFAULT_SEED, STAGES, build_registry  # noqa: E402
 
 from gitops.config import load_config  # noqa: E402
 from gitops.deploy.apply import Applier, RunInfo  # noqa: E402
-from gitops.deploy.plan import make_plan, observe  # noqa: E402
+from gitops.deploy.plan import make_plan, plan_now  # noqa: E402
 from gitops.deploy.store import FileStore  # noqa: E402
 from gitops.registry.reader import load_registry  # noqa: E402
 
@@ -92,7 +92,7 @@ def main() -> int:
     def plan_in_process():  # type: ignore[no-untyped-def]
         reg = load_registry(repo)
         state, _ = store.read(names)
-        return make_plan(reg, config, state, None, observe(reg, config, state, None))
+        return plan_now(reg, config, state)
 
     best, median, plan = timed(plan_in_process, args.repeat)
     changes = len(plan.changes)  # type: ignore[union-attr]

@@ -384,7 +384,7 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gitops.registry import reader
 
     registry = reader.load_registry(args.repo, args.lightweight)
-    reader.print_warnings(registry)
+    _print_warnings(registry)
     config = load_config(registry.root, args.config)
     if config is None:
         raise UsageError(
@@ -400,14 +400,13 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from gitops.deploy.plan import make_plan, observe
+    from gitops.deploy.plan import plan_now
     from gitops.deploy.render import plan_markdown, plan_table
 
     try:
         registry, config, store = _deploy_inputs(args)
         state, _ = store.read(args.envs or list(config.environments))
-        seen = observe(registry, config, state, args.envs)
-        plan = make_plan(registry, config, state, args.envs, seen)
+        plan = plan_now(registry, config, state, args.envs)
     except GitopsError as exc:
         if not args.detailed_exitcode:
             raise

@@ -159,7 +159,7 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
     from gitops.deploy.apply import RunInfo, apply
     from gitops.deploy.drivers.base import DeployRequest
     from gitops.deploy.drivers.local import LocalDriver, LocalSettings
-    from gitops.deploy.plan import make_plan, observe
+    from gitops.deploy.plan import plan_now
     from gitops.deploy.render import plan_table, results_table
     from gitops.deploy.store import FileStore
     from gitops.registry.moves import compute_changes
@@ -186,7 +186,7 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
         config = load_config(repo)
         assert config is not None
         state, _ = store.read(list(config.environments))
-        plan = make_plan(registry, config, state, None, observe(registry, config, state, None))
+        plan = plan_now(registry, config, state)
         print(f"\n== {title} ==")
         print(plan_table(plan))
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from gitops.ci.context import Context, EventKind, Platform
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
-from gitops.deploy.apply import Applier, Result, RunInfo
-from gitops.deploy.plan import Action, Plan, make_plan, observe
+from gitops.deploy.apply import Applier, Recorder, Result, RunInfo
+from gitops.deploy.plan import Action, Plan, plan_now
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
 from gitops.deploy.store import StateStore, http_auth_env, open_store
 from gitops.errors import GitopsError, UsageError
+from gitops.forge.base import Forge
 from gitops.registry.moves import Changes
 
 
@@ -67,20 +68,18 @@ def run_deploys(
     registry = changes.registry
     store = _store(ctx, config, registry.root)
     state, _ = store.read(environments)
-    plan = make_plan(
-        registry, config, state, environments, observe(registry, config, state, environments)
-    )
+    plan = plan_now(registry, config, state, environments)
     with reporter.group("Deployment plan"):
         reporter.log_block(plan_table(plan))
     plan_only = command == "plan" or (command == "auto" and ctx.event == EventKind.PULL_REQUEST)
     if plan_only or not plan.changes:
         return DeployStep(plan, [], applied=False)
     run = RunInfo(actor=ctx.actor, why=_why(ctx, changes), run_url=ctx.run_url)
-    use_forge = config.state.forge_records and not dry_run
-    recorder = _forge_recorder(ctx, reporter) if use_forge else None
     from gitops.forge import forge_for
 
-    forge = None if ctx.read_only_token else forge_for(ctx, log=None)
+    forge = None if ctx.read_only_token else forge_for(ctx)
+    use_records = forge is not None and config.state.forge_records and not dry_run
+    recorder = _forge_recorder(forge, ctx, reporter) if use_records else None
     applier = Applier(
         registry,
         config,
@@ -117,13 +116,8 @@ def _why(ctx: Context, changes: Changes) -> str:
     return f"{ctx.event} event" + (f" on {ctx.ref}" if ctx.ref else "")
 
 
-def _forge_recorder(ctx: Context, reporter: Reporter):  # type: ignore[no-untyped-def]
+def _forge_recorder(forge: Forge, ctx: Context, reporter: Reporter) -> Recorder:
     """Deployment records on GitHub/GitLab, for the Environments view; never fails the run."""
-    from gitops.forge import forge_for
-
-    forge = forge_for(ctx)
-    if forge is None or ctx.read_only_token:
-        return None
     states = {"deployed": "success", "removed": "inactive", "failed": "failure"}
     states["rolled-back"] = "failure"
 

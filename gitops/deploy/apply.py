@@ -20,7 +20,7 @@ from gitops.config import Environment, GitopsConfig
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
 from gitops.deploy.drivers.registry import make_driver
 from gitops.deploy.health import check_health
-from gitops.deploy.plan import Action, Plan, environment_levels, make_plan, observe
+from gitops.deploy.plan import Action, Plan, artifact_info, environment_levels, plan_now
 from gitops.deploy.state import Deployed, LiveState, Lock, now_iso
 from gitops.deploy.store import StateStore
 from gitops.errors import GitopsError
@@ -82,6 +82,7 @@ class Applier:
         self.lock_wait = lock_wait
         self.retry_failed = retry_failed
         self.forge = forge  # for drivers that open pull requests (manifest, mode: pr)
+        self.info = artifact_info(registry)  # read once, not once per environment
         self.failed_artifacts: dict[str, set[str]] = {}  # environment -> artifacts that failed
 
     def apply(self, plan: Plan, environments: list[str] | None = None) -> list[Result]:
@@ -128,8 +129,7 @@ class Applier:
     def _fresh_plan(self, name: str) -> list[Action]:
         """Re-planned from the store as it is now: another run may have done some of it."""
         state, _ = self.store.read([name])
-        seen = observe(self.registry, self.config, state, [name])
-        return make_plan(self.registry, self.config, state, [name], seen).changes
+        return plan_now(self.registry, self.config, state, [name], self.info).changes
 
     def _dry(self, action: Action) -> Result:
         return Result(
@@ -387,7 +387,5 @@ def apply(
     """Plan against the store and apply: the whole of ``gitops apply``/``reconcile``."""
     names = list(config.environments) if environments is None else environments
     state, _ = store.read(names)
-    plan = make_plan(
-        registry, config, state, environments, observe(registry, config, state, environments)
-    )
+    plan = plan_now(registry, config, state, environments)
     return plan, Applier(registry, config, store, run, **kwargs).apply(plan, environments)

@@ -130,14 +130,18 @@ def desired_state(
 
 
 def observe(
-    registry: Registry, config: GitopsConfig, live: LiveState, environments: list[str] | None
+    registry: Registry,
+    config: GitopsConfig,
+    live: LiveState,
+    environments: list[str] | None,
+    info: dict[str, ArtifactInfo] | None = None,
 ) -> dict[tuple[str, str], str | None]:
     """What drivers that can look see running, where it differs from the store: drift."""
     from gitops.deploy.drivers.base import Driver
     from gitops.deploy.drivers.registry import make_driver
 
     seen: dict[tuple[str, str], str | None] = {}
-    info = artifact_info(registry)
+    info = artifact_info(registry) if info is None else info
     for env_name, env in config.environments.items():
         if environments is not None and env_name not in environments:
             continue
@@ -159,9 +163,10 @@ def make_plan(
     live: LiveState,
     environments: list[str] | None = None,
     observed: dict[tuple[str, str], str | None] | None = None,
+    info: dict[str, ArtifactInfo] | None = None,
 ) -> Plan:
     """``observed`` (from ``observe``) overrides the store where an environment drifted."""
-    info = artifact_info(registry)
+    info = artifact_info(registry) if info is None else info
     observed = observed or {}
     plan = Plan()
     for env_name, targets in desired_state(registry, config, environments, info).items():
@@ -193,6 +198,19 @@ def make_plan(
                 )
             )
     return plan
+
+
+def plan_now(
+    registry: Registry,
+    config: GitopsConfig,
+    live: LiveState,
+    environments: list[str] | None = None,
+    info: dict[str, ArtifactInfo] | None = None,
+) -> Plan:
+    """The plan as ``plan``/``apply`` make it: drift observed first, artifacts read once."""
+    info = artifact_info(registry) if info is None else info
+    seen = observe(registry, config, live, environments, info)
+    return make_plan(registry, config, live, environments, seen, info)
 
 
 def _v(holder: Holder | None) -> str | None:

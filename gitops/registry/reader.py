@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,10 +181,3 @@ def _parse_annotations(
             )
         result[sha] = parsed_by_content[content]
     return result
-
-
-def print_warnings(registry: Registry) -> None:
-    for warning in registry.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for conflict in registry.state.conflicts.values():
-        print(f"warning: {conflict}", file=sys.stderr)
