@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from gitops.registry import git
 from gitops.registry.annotations import GtoConfig, parse_artifacts_yaml, read_gto_config
-from gitops.registry.state import RegistryState, TagEvent, build_state
-from gitops.registry.tags import Event, is_valid_fullname, name_to_tag, parse_tag
+from gitops.registry.state import RegistryEvent, RegistryState, build_state
+from gitops.registry.tags import Event, is_valid_fullname, name_to_tag, parse_tag_parts
 
 if TYPE_CHECKING:
     from gitops.registry.annotation_models import ArtifactAnnotation
@@ -42,45 +42,54 @@ class Registry:
 
 def tag_events(
     records: list[git.TagRecord], include_lightweight: bool, warnings: list[str]
-) -> list[TagEvent]:
-    """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127)."""
-    events: list[TagEvent] = []
+) -> list[RegistryEvent]:
+    """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127).
+
+    A second ref to one tag object repeats its event: kept here, as GTO reads it, and skipped
+    by ``build_state``, as GTO's ``add_event`` skips it (after its side effects).
+    """
+    events: list[RegistryEvent] = []
+    names: dict[str, str] = {}  # one string per artifact and stage name, shared by all events
     for record in records:
-        parsed = parse_tag(record.ref)
+        parsed = parse_tag_parts(record.ref)
         if parsed is None:
             continue
         if not record.annotated and not include_lightweight:
             continue
         if record.name != record.ref:
-            parsed = parse_tag(record.name)
-        if parsed is None:
-            warnings.append(
-                f"tag {record.ref!r} holds a tag object named {record.name!r}, "
-                "which is not a registry tag; ignored"
-            )
-            continue
-        if record.commit is None:
+            parsed = parse_tag_parts(record.name)
+            if parsed is None:
+                warnings.append(
+                    f"tag {record.ref!r} holds a tag object named {record.name!r}, "
+                    "which is not a registry tag; ignored"
+                )
+                continue
+        commit = record.commit
+        if commit is None:
             warnings.append(
                 f"tag {record.ref!r} points at a {record.target_type or 'missing object'}, "
                 "not a commit; ignored"
             )
             continue
-        event = TagEvent(
-            tag=record.name,
-            kind=parsed.event,
-            artifact=parsed.artifact,
-            version=parsed.version,
-            stage=parsed.stage,
-            commit=record.commit.sha,
-            time=record.time,
-            offset=record.offset,
-            author=record.tagger_name,
-            author_email=record.tagger_email,
-            message=record.message.strip(),
+        artifact, kind, version, stage, _ = parsed
+        artifact = names.setdefault(artifact, artifact)
+        if stage is not None:
+            stage = names.setdefault(stage, stage)
+        events.append(
+            RegistryEvent(
+                kind,
+                artifact,
+                record.time,
+                record.offset,
+                record.tagger_name,
+                record.tagger_email,
+                record.message,
+                commit.sha,
+                record.name,
+                version,
+                stage,
+            )
         )
-        # A second ref to one tag object repeats the event: kept here, as GTO reads it, and
-        # skipped by build_state, as GTO's add_event skips it (after its side effects).
-        events.append(event)
     return events
 
 
@@ -96,7 +105,7 @@ class RegistrySource:
     records: list[git.TagRecord]
     blobs: git.Blobs
     include_lightweight: bool
-    events: list[TagEvent]  # of all records
+    events: list[RegistryEvent]  # of all records
     warnings: list[str]
     only: str | None = None  # the one artifact read (see ``read``)
 

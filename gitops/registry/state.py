@@ -13,12 +13,20 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops.errors import GitopsError
 from gitops.registry.git import CommitInfo
 from gitops.registry.semver import semver_key
-from gitops.registry.tags import PRIORITY, Event
+from gitops.registry.tags import (
+    ASSIGNMENT,
+    DEPRECATION,
+    DEREGISTRATION,
+    PRIORITY,
+    REGISTRATION,
+    UNASSIGNMENT,
+    Event,
+)
 
 if TYPE_CHECKING:
     from gitops.registry.annotation_models import ArtifactAnnotation
@@ -26,9 +34,12 @@ if TYPE_CHECKING:
 COMMIT_EVENT = "commit"  # GTO's enrichment event: the version's commit, never a tag
 
 
-@dataclass(eq=False, slots=True)
-class RegistryEvent:
-    """One event: a registry tag, or the commit behind a version (``kind == "commit"``)."""
+class RegistryEvent(NamedTuple):
+    """One event: a registry tag, or the commit behind a version (``kind == "commit"``).
+
+    A tuple: a 100k-tag registry makes as many, and the reader's tag events go into the state
+    as they are (only stage events get their version, found through the commit, in a copy).
+    """
 
     kind: str  # an Event value or COMMIT_EVENT
     artifact: str
@@ -52,7 +63,7 @@ class RegistryEvent:
 
     @property
     def addition(self) -> bool:
-        return self.kind in (Event.REGISTRATION, Event.ASSIGNMENT, COMMIT_EVENT)
+        return self.kind in _ADDITIONS
 
     @property
     def ref(self) -> str:
@@ -64,6 +75,7 @@ class RegistryEvent:
         return dt.datetime.fromtimestamp(self.time, tz=tz)
 
 
+_ADDITIONS = (REGISTRATION, ASSIGNMENT, COMMIT_EVENT)
 _TIME = attrgetter("time")
 
 
@@ -108,10 +120,6 @@ class VStage:
         self.assignments: list[RegistryEvent] = []
         self.unassignments: list[RegistryEvent] = []
 
-    def add(self, event: RegistryEvent) -> None:
-        target = self.assignments if event.kind == Event.ASSIGNMENT else self.unassignments
-        target.append(event)
-
     def freeze(self) -> None:
         # build_state fills every event list in time order (each phase is applied sorted by
         # time, tag-name order within a second), so these sorts only check that order.
@@ -123,7 +131,7 @@ class VStage:
 
     @property
     def is_active(self) -> bool:
-        return self.events_desc[0].kind == Event.ASSIGNMENT
+        return self.events_desc[0].kind == ASSIGNMENT
 
     @property
     def activated_at(self) -> RegistryEvent | None:
@@ -159,20 +167,17 @@ class Version:
     def semver(self) -> Any:
         return semver_key(self.version)
 
-    def add(self, event: RegistryEvent) -> None:
-        if event.kind == Event.REGISTRATION:
-            self.registrations.append(event)
-        elif event.kind == Event.DEREGISTRATION:
-            self.deregistrations.append(event)
-        elif event.kind == COMMIT_EVENT:
-            self.enrichments.append(event)
+    def add_stage_event(self, event: RegistryEvent) -> None:
+        assert event.stage is not None
+        vstage = self.stages.get(event.stage)
+        if vstage is None:
+            vstage = self.stages[event.stage] = VStage(
+                self.artifact, self.version, event.stage, self.commit
+            )
+        if event.kind == ASSIGNMENT:
+            vstage.assignments.append(event)
         else:
-            assert event.stage is not None
-            if event.stage not in self.stages:
-                self.stages[event.stage] = VStage(
-                    self.artifact, self.version, event.stage, self.commit
-                )
-            self.stages[event.stage].add(event)
+            vstage.unassignments.append(event)
 
     def freeze(self) -> None:
         for events in (self.registrations, self.deregistrations, self.enrichments):
@@ -199,7 +204,7 @@ class Version:
     @cached_property
     def is_active(self) -> bool:
         if self.direct_desc:
-            return self.direct_desc[0].kind == Event.REGISTRATION
+            return self.direct_desc[0].kind == REGISTRATION
         return bool(self.indirect)
 
     @cached_property
@@ -267,7 +272,7 @@ class Artifact:
 
     @cached_property
     def is_active(self) -> bool:
-        return bool(self.events_desc) and self.events_desc[0].kind != Event.DEPRECATION
+        return bool(self.events_desc) and self.events_desc[0].kind != DEPRECATION
 
     @cached_property
     def is_registered(self) -> bool:
@@ -367,32 +372,8 @@ class RegistryState:
         return sorted({s for a in self.artifacts.values() for s in a.used_stages})
 
 
-@dataclass(frozen=True, slots=True)
-class TagEvent:
-    """A parsed registry tag, ready to apply: the input of ``build_state``."""
-
-    tag: str
-    kind: Event
-    artifact: str
-    version: str | None
-    stage: str | None
-    commit: str
-    time: int
-    offset: int
-    author: str
-    author_email: str
-    message: str
-
-
-_PHASES = (
-    (Event.DEPRECATION,),
-    (Event.REGISTRATION, Event.DEREGISTRATION),
-    (Event.ASSIGNMENT, Event.UNASSIGNMENT),
-)
-
-
 def build_state(
-    tag_events: list[TagEvent],
+    tag_events: list[RegistryEvent],
     commits: dict[str, CommitInfo],
     annotations: dict[str, dict[str, ArtifactAnnotation]],
     head: CommitInfo | None,
@@ -400,47 +381,49 @@ def build_state(
     """Apply events as GTO does: deprecations, then versions, then stages, each by tag time.
 
     ``tag_events`` must be in tag-name order (GTO lists tags sorted, and same-second events keep
-    that order). ``commits`` has the commit behind every tag; ``annotations`` the parsed
-    ``artifacts.yaml`` at each commit that has one.
+    that order); a stage event's version is left empty, it is found here. ``commits`` has the
+    commit behind every tag; ``annotations`` the parsed ``artifacts.yaml`` at each commit that
+    has one.
     """
     state = RegistryState(head=head.sha if head else None)
     repeated = _repeated_names(tag_events)
-    for kinds in _PHASES:
-        phase = sorted((e for e in tag_events if e.kind in kinds), key=lambda e: e.time)
+    deprecations: list[RegistryEvent] = []
+    version_events: list[RegistryEvent] = []
+    stage_events: list[RegistryEvent] = []
+    phase_of = {
+        DEPRECATION: deprecations,
+        REGISTRATION: version_events,
+        DEREGISTRATION: version_events,
+        ASSIGNMENT: stage_events,
+        UNASSIGNMENT: stage_events,
+    }
+    for e in tag_events:
+        phase_of[e.kind].append(e)
+    artifacts, conflicts = state.artifacts, state.conflicts
+    for phase, apply in (
+        (deprecations, _apply_deprecation),
+        (version_events, _apply_version_event),
+        (stage_events, _apply_stage_event),
+    ):
+        phase.sort(key=_TIME)  # stable: same-second events stay in tag-name order
         for e in phase:
-            if e.artifact in state.conflicts:
-                continue
-            artifact = state.artifacts.get(e.artifact)
+            artifact = artifacts.get(e.artifact)
             if artifact is None:
-                artifact = state.artifacts[e.artifact] = Artifact(e.artifact)
+                if e.artifact in conflicts:
+                    continue
+                artifact = artifacts[e.artifact] = Artifact(e.artifact)
             try:
-                _apply(artifact, e, e.tag in repeated)
+                apply(artifact, e, e.tag in repeated if repeated else False)
             except ConflictError as exc:
-                state.conflicts[e.artifact] = exc.conflict
-                del state.artifacts[e.artifact]
+                conflicts[e.artifact] = exc.conflict
+                del artifacts[e.artifact]
     _enrich(state, commits, annotations, head)
-    for artifact in state.artifacts.values():
+    for artifact in artifacts.values():
         artifact.freeze()
     return state
 
 
-def _event(e: TagEvent, version: str | None) -> RegistryEvent:
-    return RegistryEvent(
-        kind=e.kind,
-        artifact=e.artifact,
-        time=e.time,
-        offset=e.offset,
-        author=e.author,
-        author_email=e.author_email,
-        message=e.message,
-        commit=e.commit,
-        tag=e.tag,
-        version=version,
-        stage=e.stage,
-    )
-
-
-def _repeated_names(tag_events: list[TagEvent]) -> set[str]:
+def _repeated_names(tag_events: list[RegistryEvent]) -> set[str | None]:
     """Tag names read more than once: refs to one tag object (``git tag new old``) all carry
     the name inside it. Only their events can repeat one another."""
     names = [e.tag for e in tag_events]
@@ -449,42 +432,52 @@ def _repeated_names(tag_events: list[TagEvent]) -> set[str]:
     return {name for name, count in Counter(names).items() if count > 1}
 
 
-def _first_time(artifact: Artifact, e: TagEvent, version: str | None, check: bool) -> bool:
-    """False for an event equal to one already applied: GTO's ``add_event`` skips those.
+def _repeats(artifact: Artifact, e: RegistryEvent) -> bool:
+    """True for an event equal to one already applied: GTO's ``add_event`` skips those.
 
     GTO compares all fields, ``created_at`` as an instant (the tagger's offset does not count).
-    ``check`` is False for a tag name read once, which cannot repeat anything.
+    Asked only for tag names read more than once: no other event can repeat one.
     """
-    if not check:
-        return True
-    key = (e.kind, e.tag, e.commit, e.time, e.author, e.author_email, e.message, version, e.stage)
+    key = (e.kind, e.tag, e.commit, e.time, e.author, e.author_email, e.message, e.version, e.stage)
     if key in artifact._applied:
-        return False
+        return True
     artifact._applied.add(key)
-    return True
+    return False
 
 
-def _apply(artifact: Artifact, e: TagEvent, repeated: bool = False) -> None:
-    """Apply one event; ``repeated``: its tag name was read more than once (see above)."""
-    if e.kind == Event.DEPRECATION:
-        if _first_time(artifact, e, None, repeated):
-            artifact.deprecations.append(_event(e, None))
+def _apply_deprecation(artifact: Artifact, e: RegistryEvent, repeated: bool) -> None:
+    if not (repeated and _repeats(artifact, e)):
+        artifact.deprecations.append(e)
+
+
+def _apply_version_event(artifact: Artifact, e: RegistryEvent, repeated: bool) -> None:
+    """A registration or deregistration: of the version with that name on that commit."""
+    if repeated and _repeats(artifact, e):
         return
-    if e.kind in (Event.REGISTRATION, Event.DEREGISTRATION):
-        assert e.version is not None
-        if not _first_time(artifact, e, e.version, repeated):
-            return
-        key = (e.version, e.commit)
-        version = artifact._by_name_commit.get(key)
-        if version is None:
-            version = artifact._by_name_commit[key] = artifact.new_version(e.version, e.commit)
-            artifact._registered_at.setdefault(e.commit, []).append(version)
-        version.add(_event(e, e.version))
+    assert e.version is not None
+    key = (e.version, e.commit)
+    version = artifact._by_name_commit.get(key)
+    if version is None:
+        version = artifact._by_name_commit[key] = artifact.new_version(e.version, e.commit)
+        artifact._registered_at.setdefault(e.commit, []).append(version)
+    if e.kind == REGISTRATION:
+        version.registrations.append(e)
+    else:
+        version.deregistrations.append(e)
+
+
+def _apply_stage_event(artifact: Artifact, e: RegistryEvent, repeated: bool) -> None:
+    """Stage tags carry no version: it is the one registered on the tag's commit. Without one,
+    GTO makes a pseudo-version named by the commit sha, and (since such a version is never
+    found again by commit) one more empty pseudo-version per stage tag."""
+    candidates = artifact._registered_at.get(e.commit)
+    if candidates is None:
+        # GTO's lookup by commit makes the empty twin before it sees the event is a repeat
+        artifact.new_version(e.commit, e.commit)
+        e = _with_version(e, e.commit)
+        if not (repeated and _repeats(artifact, e)):
+            artifact.new_version(e.commit, e.commit).add_stage_event(e)
         return
-    # Stage tags carry no version: it is the one registered on the tag's commit. Without one,
-    # GTO makes a pseudo-version named by the commit sha, and (since such a version is never
-    # found again by commit) one more empty pseudo-version per stage tag.
-    candidates = artifact._registered_at.get(e.commit, [])
     if len(candidates) > 1:
         raise ConflictError(
             Conflict(
@@ -492,17 +485,25 @@ def _apply(artifact: Artifact, e: TagEvent, repeated: bool = False) -> None:
                 commit=e.commit,
                 versions=[v.version for v in candidates],
                 tags=[r.tag or "" for v in candidates for r in v.registrations + v.deregistrations]
-                + [e.tag],
+                + [e.tag or ""],
             )
         )
-    if candidates:
-        if _first_time(artifact, e, candidates[0].version, repeated):
-            candidates[0].add(_event(e, candidates[0].version))
-        return
-    # GTO's lookup by commit makes the empty twin before it sees the event is a repeat
-    artifact.new_version(e.commit, e.commit)
-    if _first_time(artifact, e, e.commit, repeated):
-        artifact.new_version(e.commit, e.commit).add(_event(e, e.commit))
+    version = candidates[0]
+    e = _with_version(e, version.version)
+    if not (repeated and _repeats(artifact, e)):
+        version.add_stage_event(e)
+
+
+def _with_version(e: RegistryEvent, version: str) -> RegistryEvent:
+    """A stage event with the version it was found to be about."""
+    return _new_event(
+        RegistryEvent,
+        (e.kind, e.artifact, e.time, e.offset, e.author, e.author_email, e.message, e.commit,
+         e.tag, version, e.stage, "", "", None),
+    )  # fmt: skip
+
+
+_new_event = tuple.__new__
 
 
 def _commit_event(
@@ -536,7 +537,7 @@ def _enrich(
             info = commits.get(v.commit)
             if info is not None:
                 note = annotations.get(v.commit, {}).get(artifact.name)
-                v.add(_commit_event(artifact.name, v.version, info, note))
+                v.enrichments.append(_commit_event(artifact.name, v.version, info, note))
     if head is None:
         return
     for name, note in annotations.get(head.sha, {}).items():
@@ -555,4 +556,5 @@ def _enrich(
             )
             del state.artifacts[name]
         elif not registered:  # a registered version at HEAD already has this very event
-            artifact.new_version(head.sha, head.sha).add(_commit_event(name, head.sha, head, note))
+            version = artifact.new_version(head.sha, head.sha)
+            version.enrichments.append(_commit_event(name, head.sha, head, note))

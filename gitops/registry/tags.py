@@ -54,6 +54,15 @@ class Event(StrEnum):
     DEPRECATION = "deprecation"
 
 
+# Plain module names for the members: the reader looks one up per tag, and ``Event.X`` costs more.
+REGISTRATION, DEREGISTRATION, ASSIGNMENT, UNASSIGNMENT, DEPRECATION = (
+    Event.REGISTRATION,
+    Event.DEREGISTRATION,
+    Event.ASSIGNMENT,
+    Event.UNASSIGNMENT,
+    Event.DEPRECATION,
+)
+
 # GTO's priorities: they break ties in `history` ordering.
 PRIORITY = {
     Event.DEPRECATION: 2,
@@ -86,18 +95,30 @@ def tag_to_name(name: str) -> str:
 
 def parse_tag(tag: str) -> TagName | None:
     """Parse a tag name; ``None`` for anything that is not a meaningful GTO tag."""
+    parts = parse_tag_parts(tag)
+    return None if parts is None else TagName(*parts)
+
+
+TagParts = tuple[str, Event, str | None, str | None, int | None]
+
+
+def parse_tag_parts(tag: str) -> TagParts | None:
+    """``parse_tag`` as a plain tuple (artifact, event, version, stage, counter): the reader
+    parses every tag of a registry, and a tuple is several times cheaper to make."""
     m = _TAG_RE.fullmatch(tag)
-    if m is None or m["created"]:
+    if m is None:
         return None
-    counter = int(m["counter"]) if m["counter"] is not None else None
-    artifact = tag_to_name(m["artifact"])
-    if m["stage"]:
-        event = Event.UNASSIGNMENT if m["stage_cancel"] else Event.ASSIGNMENT
-        return TagName(artifact, event, stage=m["stage"], counter=counter)
-    if m["version"]:
-        event = Event.DEREGISTRATION if m["version_cancel"] else Event.REGISTRATION
-        return TagName(artifact, event, version=m["version"], counter=counter)
-    return TagName(artifact, Event.DEPRECATION, counter=counter)
+    artifact, stage, stage_cancel, version, version_cancel, deprecated, _, counter = m.groups()
+    if NAMESPACE_IN_TAG in artifact:
+        artifact = tag_to_name(artifact)
+    number = None if counter is None else int(counter)
+    if stage:
+        return artifact, UNASSIGNMENT if stage_cancel else ASSIGNMENT, None, stage, number
+    if version:
+        return artifact, DEREGISTRATION if version_cancel else REGISTRATION, version, None, number
+    if deprecated:
+        return artifact, DEPRECATION, None, None, number
+    return None  # name@created
 
 
 def raw_tag_parts(tag: str) -> tuple[str, int | None] | None:
