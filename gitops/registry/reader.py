@@ -51,24 +51,21 @@ def tag_events(
     events: list[RegistryEvent] = []
     names: dict[str, str] = {}  # one string per artifact and stage name, shared by all events
     for record in records:
-        parsed = parse_tag_parts(record.ref)
-        if parsed is None:
+        ref, name, annotated, _, target_type, tagger, email, time, offset, message, commit = record
+        parsed = parse_tag_parts(ref)
+        if parsed is None or not (annotated or include_lightweight):
             continue
-        if not record.annotated and not include_lightweight:
-            continue
-        if record.name != record.ref:
-            parsed = parse_tag_parts(record.name)
+        if name != ref:
+            parsed = parse_tag_parts(name)
             if parsed is None:
                 warnings.append(
-                    f"tag {record.ref!r} holds a tag object named {record.name!r}, "
+                    f"tag {ref!r} holds a tag object named {name!r}, "
                     "which is not a registry tag; ignored"
                 )
                 continue
-        commit = record.commit
         if commit is None:
             warnings.append(
-                f"tag {record.ref!r} points at a {record.target_type or 'missing object'}, "
-                "not a commit; ignored"
+                f"tag {ref!r} points at a {target_type or 'missing object'}, not a commit; ignored"
             )
             continue
         artifact, kind, version, stage, _ = parsed
@@ -79,16 +76,16 @@ def tag_events(
             RegistryEvent(
                 kind,
                 artifact,
-                record.time,
-                record.offset,
-                record.tagger_name,
-                record.tagger_email,
-                record.message,
+                time,
+                offset,
+                tagger,
+                email,
+                message,
                 commit.sha,
-                record.name,
+                name,
                 version,
                 stage,
-            )
+            )  # fmt: skip
         )
     return events
 

@@ -220,11 +220,31 @@ class Version:
                 return event
         return _by_time(self.indirect)[::-1][0]
 
+    @cached_property
+    def latest_time(self) -> int | None:
+        """The time of ``events_desc[0]``, without sorting all events (``None``: no event)."""
+        times = [
+            events[-1].time  # each list is in time order
+            for events in (self.registrations, self.deregistrations, self.enrichments)
+            if events
+        ]
+        times += [s.events_desc[0].time for s in self.stages.values()]
+        return max(times) if times else None
+
+    @cached_property
+    def _active_vstages(self) -> list[VStage]:
+        active = [s for s in self.stages.values() if s.is_active]
+        if len(active) > 1:
+            active.sort(key=_ACTIVATION_TIME)
+        return active
+
     def active_vstages(self, ascending: bool = False) -> list[VStage]:
         """Active stages by activation time (oldest first when ``ascending``)."""
-        active = [s for s in self.stages.values() if s.is_active]
-        ordered = sorted(active, key=lambda s: s.events_desc[0].time)
-        return ordered if ascending else ordered[::-1]
+        return list(self._active_vstages) if ascending else self._active_vstages[::-1]
+
+
+def _ACTIVATION_TIME(vstage: VStage) -> int:  # noqa: N802 - a sort key, named as _TIME
+    return vstage.events_desc[0].time
 
 
 class VersionSort:
@@ -254,6 +274,7 @@ class Artifact:
         self._by_name_commit: dict[tuple[str, str], Version] = {}
         self._registered_at: dict[str, list[Version]] = {}
         self._applied: set[tuple] = set()  # events applied, compared as GTO compares them
+        self._vstages: dict[tuple, dict[str, list[VStage]]] = {}  # get_vstages answers
 
     def new_version(self, version: str, commit: str) -> Version:
         v = Version(self.name, version, commit)
@@ -272,21 +293,28 @@ class Artifact:
 
     @cached_property
     def is_active(self) -> bool:
-        return bool(self.events_desc) and self.events_desc[0].kind != DEPRECATION
+        """``events_desc[0]`` is not a deprecation, found without sorting every event.
+
+        In GTO's stable sort of ``deprecations + version events``, a tie at the latest time
+        goes to the later of the two lists: a deprecation is latest only if strictly so.
+        """
+        times = [t for v in self.versions if (t := v.latest_time) is not None]
+        if not times:
+            return False
+        return not self.deprecations or max(times) >= self.deprecations[-1].time
 
     @cached_property
     def is_registered(self) -> bool:
-        """False when the artifact is only annotated in ``artifacts.yaml`` at HEAD."""
-        return not all(e.kind == COMMIT_EVENT for e in self.events_desc)
+        """False when the artifact is only annotated in ``artifacts.yaml`` at HEAD (when every
+        event is a commit event)."""
+        return bool(self.deprecations) or any(
+            v.registrations or v.deregistrations or v.stages for v in self.versions
+        )
 
-    def get_versions(
-        self,
-        active_only: bool = True,
-        include_non_explicit: bool = False,
-        include_discovered: bool = False,
-        sort: str = VersionSort.SEMVER,
+    def _eligible_versions(
+        self, active_only: bool, include_non_explicit: bool, include_discovered: bool
     ) -> list[Version]:
-        chosen = [
+        return [
             v
             for v in self.versions
             if not active_only
@@ -297,6 +325,15 @@ class Artifact:
                 or (include_non_explicit and not v.is_registered)
             )
         ]
+
+    def get_versions(
+        self,
+        active_only: bool = True,
+        include_non_explicit: bool = False,
+        include_discovered: bool = False,
+        sort: str = VersionSort.SEMVER,
+    ) -> list[Version]:
+        chosen = self._eligible_versions(active_only, include_non_explicit, include_discovered)
         return sort_versions(chosen, sort)
 
     def latest_version(self, registered_only: bool = True) -> Version | None:
@@ -310,7 +347,20 @@ class Artifact:
         versions_per_stage: int = 1,
         sort: str = VersionSort.SEMVER,
     ) -> dict[str, list[VStage]]:
-        """Which versions each stage holds (GTO's ``Artifact.get_vstages``)."""
+        """Which versions each stage holds (GTO's ``Artifact.get_vstages``); one answer per
+        set of arguments, computed once (do not modify it)."""
+        key = (registered_only, assignments_per_version, versions_per_stage, sort)
+        if key not in self._vstages:
+            self._vstages[key] = self._get_vstages(*key)
+        return self._vstages[key]
+
+    def _get_vstages(
+        self,
+        registered_only: bool,
+        assignments_per_version: int,
+        versions_per_stage: int,
+        sort: str,
+    ) -> dict[str, list[VStage]]:
         versions = self.get_versions(include_non_explicit=not registered_only, sort=sort)
         pairs: list[VStage] = []
         for v in versions:
@@ -329,7 +379,10 @@ class Artifact:
 
     @cached_property
     def used_stages(self) -> set[str]:
-        return set(self.get_vstages())
+        """The stages ``get_vstages()`` would list: those an active version is in (each stage
+        holds at least one version, so no sort or limit changes the set)."""
+        versions = self._eligible_versions(True, True, False)
+        return {s.stage for v in versions for s in v._active_vstages}
 
 
 @dataclass
