@@ -203,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_json(value: Any) -> None:
     """As GTO prints: ``json.dumps(indent=4)`` with its default ASCII escaping. Written as it
     is encoded: a 100k-event history is 45 MB of text, and its pieces would double that."""
-    chunks = json.JSONEncoder(indent=4).iterencode(value)
+    from gitops.registry.gto_json import json_default  # refuses what GTO cannot print
+
+    chunks = json.JSONEncoder(indent=4, default=json_default).iterencode(value)
     while batch := list(itertools.islice(chunks, 65536)):
         sys.stdout.write("".join(batch))
     sys.stdout.write("\n")
@@ -261,9 +263,17 @@ def cmd_check_ref(args: argparse.Namespace) -> int:
     from gitops.registry import reader, views
     from gitops.registry.tags import parse_tag
 
-    parsed = parse_tag(args.ref.removeprefix("refs/tags/"))
-    only = parsed.artifact if parsed is not None else None
-    registry = reader.load_registry(args.repo, args.lightweight, only=only)
+    tag_name = args.ref.removeprefix("refs/tags/")
+    parsed = parse_tag(tag_name)
+    # GTO answers nothing for a tag that is not a registry tag, or not there, before it reads
+    # any annotation: so a broken artifacts.yaml cannot fail those either.
+    if parsed is None:
+        reader.git.repo_root(Path(args.repo))  # a path that is not a repository still fails
+        return 0
+    source = reader.RegistrySource.read(args.repo, args.lightweight, only=parsed.artifact)
+    if all(record.ref != tag_name for record in source.records):
+        return 0
+    registry = source.registry()
     _retain(registry)
     event = views.check_ref(registry, args.ref)
     if event is None:

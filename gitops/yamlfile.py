@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -66,34 +68,82 @@ class YamlDocument:
             raise YamlFileError(self.file, self.line_of(path), f"{dotted}: {err['msg']}") from None
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: str) -> None:
+def _walk(
+    node: yaml.Node,
+    path: tuple,
+    lines: dict[tuple, int],
+    file: str,
+    check_duplicates: bool = True,
+    ancestors: tuple[yaml.Node, ...] = (),
+    walked: set[int] | None = None,
+) -> None:
+    """Record the line of every path; with ``walked``, an aliased node's inside only once (its
+    lines are those of the anchor), so that nested aliases cannot make the walk exponential."""
     lines[path] = node.start_mark.line + 1
+    if any(node is a for a in ancestors):
+        return  # an alias to an enclosing node (`a: &x [*x]`): its lines are already known
+    if walked is not None:
+        if id(node) in walked:
+            return
+        walked.add(id(node))
+    ancestors = (*ancestors, node)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
+            # a key is known by its text; a collection key (`? [a, b]`) by None
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if check_duplicates and key is not None and key in seen:
                 raise YamlFileError(file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
             seen.add(key)
-            _walk(value_node, (*path, key), lines, file)
+            _walk(value_node, (*path, key), lines, file, check_duplicates, ancestors, walked)
             lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), lines, file)
+            _walk(item, (*path, i), lines, file, check_duplicates, ancestors, walked)
 
 
-def load_yaml(text: str | bytes, file: str) -> YamlDocument:
-    """Parse one YAML document; syntax errors carry the file and line."""
+@contextmanager
+def _yaml_errors(file: str) -> Iterator[None]:
+    """PyYAML's errors as ``YamlFileError`` with the file and, when known, the line."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader) if node is not None else None
+        yield
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise YamlFileError(file, line, f"invalid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise YamlFileError(file, None, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlFileError(file, None, "invalid YAML: nested too deeply") from None
+
+
+def load_yaml(text: str | bytes, file: str) -> YamlDocument:
+    """Parse one YAML document; syntax errors carry the file and line."""
+    with _yaml_errors(file):
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader) if node is not None else None
     lines: dict[tuple, int] = {}
     if node is not None:
         _walk(node, (), lines, file)
+    return YamlDocument(file=file, data=data, lines=lines)
+
+
+def load_gto_yaml(text: str | bytes, file: str) -> YamlDocument:
+    """Parse one YAML document exactly as GTO's ruamel.yaml does (YAML 1.2, ``gitops.yaml12``):
+    for the files GTO (or DVC) reads, ``artifacts.yaml``, ``.gto`` and ``dvc.yaml``.
+
+    Duplicate keys are found by the loader, after construction, as ruamel finds them.
+    """
+    from gitops.yaml12 import GtoLoader
+
+    lines: dict[tuple, int] = {}
+    with _yaml_errors(file):
+        loader = GtoLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                _walk(node, (), lines, file, check_duplicates=False, walked=set())
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     return YamlDocument(file=file, data=data, lines=lines)

@@ -323,24 +323,84 @@ def test_two_versions_on_one_commit_without_stage_tags_match_gto(tmp_path: Path)
     compare_all(repo.path, queries)
 
 
-# -- known mismatches outside the files this suite may fix (gitops/registry/annotations.py,
-# gitops/yamlfile.py): strict xfail, so a fix shows up as XPASS and the marker must go.
+# -- artifacts.yaml read as GTO reads it (gitops/yaml12.py, gitops/registry/annotations.py) -----
 
 
-@pytest.mark.xfail(strict=True, reason="artifacts.yaml `name:` (null) entry: GTO rejects the file")
-def test_artifacts_yaml_null_entry(tmp_path: Path) -> None:
+def assert_both_refuse(repo: Path, queries: list[list[str]], *needles: str) -> None:
+    """GTO fails on every query; so do we, with a clean message holding every needle."""
+    for query in queries:
+        args = [*query, "-r", str(repo)]
+        theirs, ours = run_gto(args), run_ours(args)
+        assert theirs.exit_code != 0, f"GTO answered {query}: {theirs.stdout[:200]}"
+        assert ours.exit_code != 0, f"we answered {query}: {ours.stdout[:200]}"
+        assert "Traceback" not in ours.stderr and ours.stdout == "", query
+        for needle in needles:
+            assert needle in ours.stderr, (query, ours.stderr)
+
+
+@pytest.mark.parametrize("where", ["version", "head"])
+def test_artifacts_yaml_null_entry(tmp_path: Path, where: str) -> None:
+    """``rf:`` alone is null, not an empty annotation. GTO validates the file as
+    ``Dict[str, Artifact]`` (``Index.read_state``), raises ``WrongArtifactsYaml`` at a version's
+    commit or at HEAD (``_get_commit_index`` does not ignore it) and every command fails."""
+    bad, good = "rf:\nm:\n  type: model\n", "m:\n  type: model\n"
     repo = Repo(tmp_path / "repo")
-    repo.tag("m@v1.0.0", repo.commit(files={"artifacts.yaml": "rf:\nm:\n  type: model\n"}))
-    compare_all(repo.path, [["show", "--json"], ["show", "m", "--json"]])
+    tagged = repo.commit(files={"artifacts.yaml": bad if where == "version" else good})
+    repo.tag("m@v1.0.0", tagged)
+    head = repo.commit(files={"artifacts.yaml": good if where == "version" else bad})
+    broken = tagged if where == "version" else head
+    queries = [["show", "--json"], ["show", "-d", "--json"], ["history", "--json"]]
+    queries += [["show", "m", "--json"], ["history", "m", "--json"]]
+    queries += [["check-ref", "m@v1.0.0", "--json"]]
+    needle = f"artifacts.yaml (at commit {broken[:12]}):1: rf: an annotation must be a mapping"
+    assert_both_refuse(repo.path, queries, needle, "`rf: {}`")
 
 
-@pytest.mark.xfail(strict=True, reason="artifacts.yaml scalars: GTO's ruamel reads YAML 1.2")
+def test_check_ref_of_other_tags_reads_no_annotation(tmp_path: Path) -> None:
+    """GTO's ``check-ref`` returns before reading ``artifacts.yaml`` for a tag that is not a
+    registry tag or is not there: a broken file fails only the tags it would describe."""
+    repo = Repo(tmp_path / "repo")
+    repo.tag("m@v1.0.0", repo.commit(files={"artifacts.yaml": "m:\n  type: model\n"}))
+    repo.tag("release-1", repo.commit(files={"artifacts.yaml": "rf:\n"}))  # broken at HEAD
+    compare_all(
+        repo.path,
+        [["check-ref", "release-1", "--json"], ["check-ref", "m@v9.9.9", "--json"]],
+    )
+    assert run_ours(["check-ref", "m@v9.9.9", "-r", str(repo.path)]) == Output(0, "", "")
+    assert_both_refuse(repo.path, [["check-ref", "m@v1.0.0", "--json"]], "rf: an annotation")
+
+
 def test_artifacts_yaml_is_yaml_1_2(tmp_path: Path) -> None:
     """``0777`` is 777, ``010`` 10, ``0o17`` 15, ``1e3`` 1000.0, ``1:20`` a string in YAML 1.2."""
-    annotation = "m:\n  description: 1:20\n  custom: {a: 0777, b: 010, c: 0o17, d: 1e3, e: +.5}\n"
+    annotation = (
+        "m:\n  description: 1:20\n  labels: [on, off, 'yes']\n  virtual: yes\n"
+        "  custom: {a: 0777, b: 010, c: 0o17, d: 1e3, e: +.5, f: yes, g: ~, h: .inf, i: 0x1F,\n"
+        "    j: 1_000, k: 2024-01-01 10:00:00.1234567+05:30, l: -.nan, m: 1:20:30, n: .5e3,\n"
+        "    o: [-0b11, 08, 1., -0.0, 1_0.5, Null, TRUE, no, '010'], p: !!omap [x: 1, y: 2]}\n"
+    )
     repo = Repo(tmp_path / "repo")
     repo.tag("m@v1.0.0", repo.commit(files={"artifacts.yaml": annotation}))
-    compare_all(repo.path, [["show", "--json"], ["show", "m", "--json"]])
+    repo.commit(files={"artifacts.yaml": annotation + "rf:\n  path: 1:20\n"})  # at HEAD
+    compare_all(repo.path, [["show", "--json"], ["show", "m", "--json"], ["history", "--json"]])
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("path: 1e3", 2),
+        ("type: 0o17", 2),
+        ("labels: [ok, 1e3]", 2),
+        ("custom:\n    1: a\n    0x1: b", 4),  # one key once constructed, as ruamel compares
+    ],
+    ids=["float-path", "octal-type", "float-label", "duplicate-key"],
+)
+def test_artifacts_yaml_1_2_values_gto_refuses(tmp_path: Path, value: str, line: int) -> None:
+    """Values YAML 1.1 reads as strings (or lets pass) are numbers or errors in YAML 1.2."""
+    repo = Repo(tmp_path / "repo")
+    commit = repo.commit(files={"artifacts.yaml": f"m:\n  {value}\n"})
+    repo.tag("m@v1.0.0", commit)
+    queries = [["show", "--json"], ["show", "m", "--json"]]
+    assert_both_refuse(repo.path, queries, f"artifacts.yaml (at commit {commit[:12]}):{line}:")
 
 
 # -- regression tests for mismatches the random registries found ------------------------------

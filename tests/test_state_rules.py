@@ -482,8 +482,11 @@ def test_index_file_name_comes_from_gto_config(repo: Repo) -> None:
 def test_index_file_name_from_the_gto_index_environment_variable(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo.commit(files={"models.yaml": "rf:\n  path: rf.pkl\n", "artifacts.yaml": "xgb:\n"})
+    repo.commit(
+        files={"models.yaml": "rf:\n  path: rf.pkl\n", "artifacts.yaml": "xgb:\n  path: x.pkl\n"}
+    )
     assert list(ours(repo, "show")) == ["xgb"]
+    assert_gto_agrees(repo, "show")
     monkeypatch.setenv("GTO_INDEX", "models.yaml")
     assert list(ours(repo, "show")) == ["rf"]
     assert_gto_agrees(repo, "show")

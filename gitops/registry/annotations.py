@@ -51,18 +51,18 @@ def read_gto_config(root: Path) -> GtoConfig:
     config = GtoConfig()
     if path.is_file():
         from gitops.registry.annotation_models import GtoConfigModel
-        from gitops.yamlfile import YamlFileError, load_yaml
+        from gitops.yamlfile import YamlFileError, load_gto_yaml
 
-        doc = load_yaml(path.read_bytes(), GTO_CONFIG_FILE)
-        data = doc.data if doc.data is not None else {}
+        doc = load_gto_yaml(path.read_bytes(), GTO_CONFIG_FILE)
+        data = doc.data or {}  # GTO: `yaml.load(file) or {}`
         if not isinstance(data, dict):
             raise YamlFileError(GTO_CONFIG_FILE, 1, "must be a mapping of settings")
-        # GTO's settings are case-insensitive: `index:` and `INDEX:` both set the index file.
+        # GTO's settings are case-insensitive: `index:` and `INDEX:` both set the index file;
+        # given twice in two spellings, the first one wins (pydantic-settings).
         upper = {"INDEX", "CONFIG_FILE_NAME", "LOG_LEVEL", "DEBUG", "EMOJIS"}
-        normalized = {
-            (str(k).upper() if str(k).upper() in upper else str(k).lower()): v
-            for k, v in data.items()
-        }
+        normalized: dict[str, Any] = {}
+        for k, v in data.items():
+            normalized.setdefault(str(k).upper() if str(k).upper() in upper else str(k).lower(), v)
         model = doc.validate(GtoConfigModel, normalized)
         config = GtoConfig(**{f.name: getattr(model, f.name) for f in fields(GtoConfig)})
     if os.environ.get("GTO_INDEX"):
@@ -71,19 +71,35 @@ def read_gto_config(root: Path) -> GtoConfig:
 
 
 def parse_artifacts_yaml(content: bytes, where: str) -> dict[str, ArtifactAnnotation]:
-    """``artifacts.yaml`` -> {artifact name: annotation}; ``where`` names the file in errors."""
+    """``artifacts.yaml`` -> {artifact name: annotation}; ``where`` names the file in errors.
+
+    Read as GTO reads it (ruamel.yaml, YAML 1.2: ``load_gto_yaml``) and refused where GTO
+    refuses it (``Index.read_state``: pydantic ``Dict[str, Artifact]``, then the names). GTO then
+    fails every command with "artifacts.yaml file doesn't conform to GTO format"; so do we, but
+    naming the file, commit and line.
+    """
     from gitops.registry.annotation_models import ArtifactAnnotation
     from gitops.registry.tags import is_valid_name
-    from gitops.yamlfile import YamlFileError, load_yaml
+    from gitops.yamlfile import YamlFileError, load_gto_yaml
 
-    doc = load_yaml(content, where)
+    doc = load_gto_yaml(content, where)
     if not isinstance(doc.data, dict):
         raise YamlFileError(where, 1, "must be a mapping of artifact names to annotations")
     result: dict[str, ArtifactAnnotation] = {}
     for name, entry in doc.data.items():
         if not isinstance(name, str) or not is_valid_name(name):
             raise YamlFileError(where, doc.line_of((name,)), f"invalid artifact name {name!r}")
-        result[name] = doc.validate(ArtifactAnnotation, entry if entry is not None else {}, (name,))
+        if not isinstance(entry, dict):
+            # `name:` alone is null, not an empty annotation: GTO refuses the whole file.
+            found = "nothing (null)" if entry is None else f"a {type(entry).__name__}"
+            raise YamlFileError(
+                where,
+                doc.line_of((name,)),
+                f"{name}: an annotation must be a mapping, found {found}; "
+                "GTO refuses the whole file",
+                hint=f"write `{name}: {{}}` for an artifact without annotations",
+            )
+        result[name] = doc.validate(ArtifactAnnotation, entry, (name,))
     return result
 
 
@@ -97,9 +113,9 @@ def read_dvc_artifacts(root: Path, subdir: str = "") -> dict[str, DvcArtifact]:
     if not path.is_file():
         return {}
     from gitops.registry.annotation_models import DvcArtifact
-    from gitops.yamlfile import YamlFileError, load_yaml
+    from gitops.yamlfile import YamlFileError, load_gto_yaml
 
-    doc = load_yaml(path.read_bytes(), rel)
+    doc = load_gto_yaml(path.read_bytes(), rel)  # DVC reads it with ruamel.yaml too
     if doc.data is None:
         return {}
     if not isinstance(doc.data, dict):

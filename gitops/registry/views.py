@@ -6,10 +6,10 @@ Key order, value formats (ISO dates with the tagger's offset) and list order all
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from gitops.errors import UsageError
+from gitops.registry.gto_json import printable
 from gitops.registry.reader import Registry
 from gitops.registry.state import (
     COMMIT_EVENT,
@@ -25,16 +25,6 @@ from gitops.registry.tags import Event, is_hexsha, parse_shortcut, parse_tag
 class ArtifactNotFound(UsageError):
     def __init__(self, name: str) -> None:
         super().__init__(f"artifact {name!r} is not in the registry")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return value
 
 
 def event_json(e: RegistryEvent, *, with_kind: bool = False, internals: bool = True) -> dict:
@@ -54,7 +44,7 @@ def event_json(e: RegistryEvent, *, with_kind: bool = False, internals: bool = T
     if e.kind == COMMIT_EVENT:
         out["version"] = e.version
         out["enrichments"] = (
-            [{"source": "gto", "artifact": _jsonable(e.annotation.model_dump())}]
+            [{"source": "gto", "artifact": printable(e.annotation.model_dump())}]
             if e.annotation is not None
             else []
         )
