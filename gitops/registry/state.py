@@ -85,35 +85,62 @@ def _by_time(events: list[RegistryEvent]) -> list[RegistryEvent]:
 
 
 def _desc_of_two(first: list[RegistryEvent], second: list[RegistryEvent]) -> list[RegistryEvent]:
-    """``_by_time(first + second)[::-1]`` for two lists already in time order."""
+    """``_by_time(first + second)[::-1]`` for two lists already in time order (a list of one
+    is its own reverse: returned as it is, never to be changed)."""
     if not second:
-        return first[::-1]
+        return first if len(first) < 2 else first[::-1]
     if not first:
-        return second[::-1]
+        return second if len(second) < 2 else second[::-1]
     return sorted(first + second, key=_TIME)[::-1]
 
 
 class cached_property:  # noqa: N801 - functools.cached_property without its per-call lock
-    """Computed on first access, then a plain instance attribute (3.11's functools version
-    takes a lock on every first access: a second of a 100k-tag registry's build)."""
+    """Computed on first access, then kept (3.11's functools version takes a lock on every
+    first access: a second of a 100k-tag registry's build).
+
+    In a class with ``__slots__`` the value is kept in the slot ``cached_<name>`` (declare it);
+    elsewhere it becomes a plain instance attribute, read without this descriptor.
+    """
 
     def __init__(self, func: Any) -> None:
         self.func = func
         self.name = func.__name__
         self.__doc__ = func.__doc__
+        self.slot: str | None = None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        if "__slots__" in owner.__dict__:
+            self.slot = f"cached_{name}"
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        value = obj.__dict__[self.name] = self.func(obj)
-        return value
+        if self.slot is None:
+            value = obj.__dict__[self.name] = self.func(obj)
+            return value
+        try:
+            return getattr(obj, self.slot)
+        except AttributeError:
+            value = self.func(obj)
+            setattr(obj, self.slot, value)
+            return value
 
 
 class VStage:
     """A version's presence in one stage: its assignments and unassignments."""
+
+    # slots: a 100k-tag registry has some 50k of these
+    __slots__ = (
+        "artifact",
+        "version",
+        "stage",
+        "commit",
+        "assignments",
+        "unassignments",
+        "events_desc",
+        "cached_authoring_event",
+    )
 
     def __init__(self, artifact: str, version: str, stage: str, commit: str) -> None:
         self.artifact, self.version, self.stage, self.commit = artifact, version, stage, commit
@@ -145,7 +172,30 @@ class VStage:
 
 
 class Version:
-    """A version of an artifact: a registered SemVer, or a commit sha GTO calls a version."""
+    """A version of an artifact: a registered SemVer, or a commit sha GTO calls a version.
+
+    ``freeze`` (once every event is in) sets ``direct_desc``, ``is_active``, ``latest_time``
+    and ``active_stages``, which every query needs; the rest is computed when asked.
+    """
+
+    __slots__ = (
+        "artifact",
+        "version",
+        "commit",
+        "enrichments",
+        "registrations",
+        "deregistrations",
+        "stages",
+        "direct_desc",
+        "is_active",
+        "latest_time",
+        "active_stages",
+        "cached_semver",
+        "cached_indirect",
+        "cached_events_desc",
+        "cached_activated_at",
+        "cached_authoring_event",
+    )
 
     def __init__(self, artifact: str, version: str, commit: str) -> None:
         self.artifact, self.version, self.commit = artifact, version, commit
@@ -180,12 +230,26 @@ class Version:
             vstage.unassignments.append(event)
 
     def freeze(self) -> None:
+        times = []  # of each list's latest event: its last, as every list is in time order
         for events in (self.registrations, self.deregistrations, self.enrichments):
             if len(events) > 1:
                 events.sort(key=_TIME)  # already in time order (see VStage.freeze)
+            if events:
+                times.append(events[-1].time)
+        active = []
         for vstage in self.stages.values():
             vstage.freeze()
-        self.direct_desc = _desc_of_two(self.registrations, self.deregistrations)
+            times.append(vstage.events_desc[0].time)
+            if vstage.is_active:
+                active.append(vstage)
+        if len(active) > 1:
+            active.sort(key=_ACTIVATION_TIME)
+        direct = self.direct_desc = _desc_of_two(self.registrations, self.deregistrations)
+        self.is_active = (
+            direct[0].kind == REGISTRATION if direct else bool(self.enrichments or self.stages)
+        )
+        self.latest_time: int | None = max(times) if times else None  # of events_desc[0]
+        self.active_stages: list[VStage] = active  # by activation time, oldest first
 
     @cached_property
     def indirect(self) -> list[RegistryEvent]:
@@ -202,12 +266,6 @@ class Version:
         return _by_time(self.registrations + self.deregistrations + indirect)[::-1]
 
     @cached_property
-    def is_active(self) -> bool:
-        if self.direct_desc:
-            return self.direct_desc[0].kind == REGISTRATION
-        return bool(self.indirect)
-
-    @cached_property
     def activated_at(self) -> RegistryEvent:
         if self.registrations:
             return self.registrations[0]
@@ -220,27 +278,9 @@ class Version:
                 return event
         return _by_time(self.indirect)[::-1][0]
 
-    @cached_property
-    def latest_time(self) -> int | None:
-        """The time of ``events_desc[0]``, without sorting all events (``None``: no event)."""
-        times = [
-            events[-1].time  # each list is in time order
-            for events in (self.registrations, self.deregistrations, self.enrichments)
-            if events
-        ]
-        times += [s.events_desc[0].time for s in self.stages.values()]
-        return max(times) if times else None
-
-    @cached_property
-    def _active_vstages(self) -> list[VStage]:
-        active = [s for s in self.stages.values() if s.is_active]
-        if len(active) > 1:
-            active.sort(key=_ACTIVATION_TIME)
-        return active
-
     def active_vstages(self, ascending: bool = False) -> list[VStage]:
         """Active stages by activation time (oldest first when ``ascending``)."""
-        return list(self._active_vstages) if ascending else self._active_vstages[::-1]
+        return list(self.active_stages) if ascending else self.active_stages[::-1]
 
 
 def _ACTIVATION_TIME(vstage: VStage) -> int:  # noqa: N802 - a sort key, named as _TIME
@@ -382,7 +422,7 @@ class Artifact:
         """The stages ``get_vstages()`` would list: those an active version is in (each stage
         holds at least one version, so no sort or limit changes the set)."""
         versions = self._eligible_versions(True, True, False)
-        return {s.stage for v in versions for s in v._active_vstages}
+        return {s.stage for v in versions for s in v.active_stages}
 
 
 @dataclass
