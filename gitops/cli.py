@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -201,14 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_json(value: Any) -> None:
-    """As GTO prints: ``json.dumps(indent=4)`` with its default ASCII escaping. Written as it
-    is encoded: a 100k-event history is 45 MB of text, and its pieces would double that."""
+    """As GTO prints: ``json.dumps(indent=4)``, byte for byte (``gitops.jsonout``)."""
+    from gitops.jsonout import write_json
     from gitops.registry.gto_json import json_default  # refuses what GTO cannot print
 
-    chunks = json.JSONEncoder(indent=4, default=json_default).iterencode(value)
-    while batch := list(itertools.islice(chunks, 65536)):
-        sys.stdout.write("".join(batch))
-    sys.stdout.write("\n")
+    write_json(value, sys.stdout.write, default=json_default)
 
 
 def _print_warnings(registry: Registry, artifact: str | None = None) -> None:

@@ -10,6 +10,7 @@ registry builds in a fraction of a second. See shared/reference/gto.md §2 for t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -25,7 +26,6 @@ from gitops.registry.tags import (
     PRIORITY,
     REGISTRATION,
     UNASSIGNMENT,
-    Event,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class RegistryEvent(NamedTuple):
 
     @property
     def priority(self) -> int:
-        return PRIORITY[Event(self.kind)] if self.kind != COMMIT_EVENT else 0
+        return PRIORITY.get(self.kind, 0)  # a commit event's is 0
 
     @property
     def addition(self) -> bool:
@@ -71,11 +71,18 @@ class RegistryEvent(NamedTuple):
 
     @property
     def created_at(self) -> dt.datetime:
-        tz = dt.timezone(dt.timedelta(seconds=self.offset))
-        return dt.datetime.fromtimestamp(self.time, tz=tz)
+        return dt.datetime.fromtimestamp(self.time, tz=_zone(self.offset))
 
 
 _ADDITIONS = (REGISTRATION, ASSIGNMENT, COMMIT_EVENT)
+
+
+@functools.cache
+def _zone(offset: int) -> dt.timezone:
+    """One timezone object per offset (a history of 100k events has a handful)."""
+    return dt.timezone(dt.timedelta(seconds=offset))
+
+
 _TIME = attrgetter("time")
 
 

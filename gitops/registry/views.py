@@ -184,10 +184,24 @@ def show_versions(registry: Registry, name: str, opts: ShowOptions) -> list[dict
 
 
 def history(registry: Registry, name: str | None = None, ascending: bool = False) -> list[dict]:
-    """``gto history [NAME] --json``: tag events, newest first, ties broken by priority."""
-    if name is not None and name in registry.state.conflicts:
-        registry.state.artifact(name)  # raises the conflict
-    events = [
+    """``gto history [NAME] --json``: tag events, newest first, ties broken by priority.
+
+    GTO sorts every artifact's ``events_desc``, concatenated, by (time, priority) and reverses
+    the result; an event keeps its place among the same artifact's with or without the others,
+    so ``NAME`` sorts only its own.
+    """
+    artifacts = registry.state.artifacts
+    if name is not None:
+        if name in registry.state.conflicts:
+            registry.state.artifact(name)  # raises the conflict
+        chosen = [artifacts[name]] if name in artifacts else []
+    else:
+        chosen = list(artifacts.values())
+    events = [e for a in chosen for e in a.events_desc if e.kind != COMMIT_EVENT]
+    events.sort(key=_time_and_priority)
+    if not ascending:
+        events.reverse()
+    return [
         {
             "timestamp": e.created_at.isoformat(),
             "artifact": e.artifact,
@@ -200,20 +214,13 @@ def history(registry: Registry, name: str | None = None, ascending: bool = False
             "author_email": e.author_email,
             "message": e.message,
             "ref": e.ref,
-            "_time": e.time,
         }
-        for artifact in registry.state.artifacts.values()
-        for e in artifact.events_desc
-        if e.kind != COMMIT_EVENT
+        for e in events
     ]
-    events.sort(key=lambda x: (x["_time"], x["priority"]))
-    if not ascending:
-        events.reverse()
-    for event in events:
-        del event["_time"]
-    if name is not None:
-        events = [e for e in events if e["artifact"] == name]
-    return events
+
+
+def _time_and_priority(e: RegistryEvent) -> tuple[int, int]:
+    return e.time, e.priority
 
 
 def check_ref(registry: Registry, ref: str) -> RegistryEvent | None:
