@@ -11,7 +11,6 @@ each odd corner of git's own parser, and compare field for field. Messages are c
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -269,8 +268,8 @@ def comparable(record: TagRecord) -> dict[str, Any]:
     fields = record._asdict()
     fields["message"] = record.message.strip()
     if record.commit is not None:
-        commit = dataclasses.replace(record.commit, message=record.commit.message.strip())
-        fields["commit"] = dataclasses.asdict(commit)
+        commit = record.commit._replace(message=record.commit.message.strip())
+        fields["commit"] = commit._asdict()
     return fields
 
 

@@ -9,9 +9,9 @@ and the imports cost more than reading ten thousand tags.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from gitops.registry.annotation_models import ArtifactAnnotation, DvcArtifact
@@ -29,14 +29,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
-class GtoConfig:
+class GtoConfig(NamedTuple):
     """``.gto``: allowed stages and types, and the annotation file's name (validated, when the
     file exists, by ``annotation_models.GtoConfigModel``: same fields and defaults)."""
 
     stages: list[str] | None = None
     types: list[str] | None = None
-    enrichments: list[dict[str, Any]] = field(default_factory=list)
+    enrichments: Sequence[dict[str, Any]] = ()
     autoload_enrichments: bool = True
     index: str = DEFAULT_INDEX
     config_file_name: str | None = GTO_CONFIG_FILE
@@ -64,9 +63,9 @@ def read_gto_config(root: Path) -> GtoConfig:
         for k, v in data.items():
             normalized.setdefault(str(k).upper() if str(k).upper() in upper else str(k).lower(), v)
         model = doc.validate(GtoConfigModel, normalized)
-        config = GtoConfig(**{f.name: getattr(model, f.name) for f in fields(GtoConfig)})
+        config = GtoConfig(**{name: getattr(model, name) for name in GtoConfig._fields})
     if os.environ.get("GTO_INDEX"):
-        config = replace(config, index=os.environ["GTO_INDEX"])
+        config = config._replace(index=os.environ["GTO_INDEX"])
     return config
 
 

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE
 from typing import NamedTuple
@@ -31,8 +30,7 @@ class NotARepository(UsageError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class CommitInfo:
+class CommitInfo(NamedTuple):
     sha: str
     time: int
     offset: int  # seconds east of UTC
@@ -507,8 +505,7 @@ def _parse_commit_object(sha: str, body: bytes) -> CommitInfo:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Blobs:
+class Blobs(NamedTuple):
     """Results of one batch read: the HEAD commit and a file's content at many commits."""
 
     head: CommitInfo | None

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitops.registry import git
 from gitops.registry.annotations import GtoConfig, parse_artifacts_yaml, read_gto_config
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
     from gitops.registry.annotation_models import ArtifactAnnotation
 
 
-@dataclass
-class Registry:
+class Registry(NamedTuple):
     """A repository's registry: where it is, its ``.gto`` config, its tags and its state."""
 
     root: Path
@@ -90,8 +88,7 @@ def tag_events(
     return events
 
 
-@dataclass
-class RegistrySource:
+class RegistrySource(NamedTuple):
     """Everything git has for the registry, read once; registries are built from it.
 
     Stage moves compare the registry with and without some tags: both come from one read.

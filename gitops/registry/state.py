@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -432,8 +431,7 @@ class Artifact:
         return {s.stage for v in versions for s in v.active_stages}
 
 
-@dataclass
-class Conflict:
+class Conflict(NamedTuple):
     """Two versions registered on one commit: GTO refuses the whole registry (ManyVersions)."""
 
     artifact: str
@@ -455,13 +453,13 @@ class ConflictError(GitopsError):
         super().__init__(str(conflict))
 
 
-@dataclass
 class RegistryState:
     """The whole registry: artifacts in GTO's discovery order, plus conflicted ones set aside."""
 
-    artifacts: dict[str, Artifact] = field(default_factory=dict)
-    conflicts: dict[str, Conflict] = field(default_factory=dict)
-    head: str | None = None
+    def __init__(self, head: str | None = None) -> None:
+        self.artifacts: dict[str, Artifact] = {}
+        self.conflicts: dict[str, Conflict] = {}
+        self.head = head
 
     def artifact(self, name: str) -> Artifact:
         if name in self.conflicts:

@@ -8,8 +8,8 @@ match is simply not a registry tag. ``name@created`` matches but means nothing, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 NAMESPACE_IN_NAME = ":"
 NAMESPACE_IN_TAG = "="
@@ -73,8 +73,7 @@ PRIORITY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TagName:
+class TagName(NamedTuple):
     """What a registry tag name says: artifact (user spelling, ``dir:name``), event, details."""
 
     artifact: str
@@ -176,8 +175,7 @@ def is_hexsha(value: str) -> bool:
     return HEXSHA_RE.fullmatch(value) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Shortcut:
+class Shortcut(NamedTuple):
     """``name#stage``, ``name@latest``/``@greatest`` or ``name@vX.Y.Z`` as CLI arguments."""
 
     name: str
