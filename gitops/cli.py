@@ -256,7 +256,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_check_ref(args: argparse.Namespace) -> int:
-    from gitops.registry import reader, views
+    from gitops.registry import git, reader, views
     from gitops.registry.tags import parse_tag
 
     tag_name = args.ref.removeprefix("refs/tags/")
@@ -264,7 +264,7 @@ def cmd_check_ref(args: argparse.Namespace) -> int:
     # GTO answers nothing for a tag that is not a registry tag, or not there, before it reads
     # any annotation: so a broken artifacts.yaml cannot fail those either.
     if parsed is None:
-        reader.git.repo_root(Path(args.repo))  # a path that is not a repository still fails
+        git.repo_root(args.repo)  # a path that is not a repository still fails
         return 0
     source = reader.RegistrySource.read(args.repo, args.lightweight, only=parsed.artifact)
     if all(record.ref != tag_name for record in source.records):

@@ -431,29 +431,9 @@ def _strip_signature(message: bytes) -> bytes:
     return message[:cut] if cut >= 0 else message
 
 
-# A tag object as git writes it: object, type, tag, tagger (no '<' or '>' in the name, none in
-# the email, a +hhmm zone), then the message. Anything else takes the general path below.
-_PLAIN_TAG_RE = re.compile(
-    rb"object ([0-9a-f]+)\ntype ([a-z]+)\ntag ([^\n]*)\n"
-    rb"tagger ([^<>\n]*) <([^<>\n]*)> ([0-9]+) ([+-])([0-9][0-9])([0-9][0-9])\n\n"
-)
-
-
 def _parse_tag_object(body: bytes) -> tuple[str, str, str, str, str, int, int, str]:
-    """(tag name, target, target type, tagger name, email, epoch, offset, message)."""
-    m = _PLAIN_TAG_RE.match(body)
-    if m is not None and b"\0" not in body:
-        zone = int(m[8]) * 3600 + int(m[9]) * 60
-        return (
-            _decode(m[3]),
-            m[1].decode(),
-            m[2].decode(),
-            _decode(m[4]),
-            _decode(m[5]),
-            int(m[6]),
-            -zone if m[7] == b"-" else zone,
-            _decode(_strip_signature(body[m.end() :].lstrip(b"\n"))),
-        )
+    """(tag name, target, target type, tagger name, email, epoch, offset, message), read the
+    general way: ``_TagParser.parse`` has already taken the plain objects."""
     lines, message = _split_object(body)
     target = _decode(_header(lines, b"object") or b"")
     target_type = _decode(_header(lines, b"type") or b"")
