@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="retry versions that failed in an environment before",
         )
+        p.add_argument(
+            "--ignore-after",
+            action="store_true",
+            help="deploy versions that have not run healthy in the environments of `after:` "
+            "yet (a first sync of an adopted registry, an emergency); the record says so",
+        )
 
     sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
@@ -411,12 +417,12 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from gitops.deploy.plan import plan_now
+    from gitops.deploy.plan import plan_now, with_upstreams
     from gitops.deploy.render import plan_markdown, plan_table
 
     try:
         registry, config, store = _deploy_inputs(args)
-        state, _ = store.read(args.envs or list(config.environments))
+        state, _ = store.read(with_upstreams(config, args.envs))
         plan = plan_now(registry, config, state, args.envs)
     except GitopsError as exc:
         if not args.detailed_exitcode:
@@ -441,7 +447,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from gitops.deploy.render import plan_table, results_table
 
     registry, config, store = _deploy_inputs(args)
-    run = RunInfo(actor=getpass.getuser(), why=f"gitops {args.command}")
+    why = f"gitops {args.command}"
+    if args.ignore_after:
+        why += " (order check skipped: --ignore-after)"
+    run = RunInfo(actor=getpass.getuser(), why=why)
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     plan, results = apply(
         registry,
@@ -452,6 +461,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         log=log,
         retry_failed=args.retry_failed,
+        ignore_order=args.ignore_after,
     )
     if args.json:
         print(json.dumps({**plan.to_json(), "results": [r.to_json() for r in results]}, indent=2))

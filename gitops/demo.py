@@ -137,28 +137,31 @@ def _gitops_yaml(deployments: Path) -> str:
     import sys
 
     check = json.dumps([sys.executable, "-c", HEALTH_CHECK, str(deployments)])
+    local = f"{{driver: local, dir: {json.dumps(str(deployments))}}}"
+    health = f"{{command: {check}, retries: 1, interval: 0}}"
     return (
         "# Which environment runs which registry stage, and how it is deployed.\n"
         "environments:\n"
         "  staging:\n"
         "    stage: staging\n"
-        f"    deploy: {{driver: local, dir: {json.dumps(str(deployments))}}}\n"
+        f"    deploy: {local}\n"
+        f"    health: {health}\n"
+        "    on_failure: rollback\n"
         "  prod:\n"
         "    stage: prod\n"
-        "    after: [staging]\n"
-        f"    deploy: {{driver: local, dir: {json.dumps(str(deployments))}}}\n"
-        f"    health: {{command: {check}, retries: 1, interval: 0}}\n"
+        "    after: [staging]  # a version reaches prod only once it ran healthy in staging\n"
+        f"    deploy: {local}\n"
+        f"    health: {health}\n"
         "    on_failure: rollback\n"
     )
 
 
 def deploy_loop(repo: Path, deployments: Path) -> None:
-    """Plan, deploy with the local driver, a stage move, a failed health check rolled back,
-    and drift found and fixed: the whole loop on the sample registry."""
+    """Plan, deploy with the local driver, a stage move, a broken version rolled back in
+    staging and held back from prod, and drift (an edited model file) found and fixed: the
+    whole loop on the sample registry."""
     from gitops.config import load_config
     from gitops.deploy.apply import RunInfo, apply
-    from gitops.deploy.drivers.base import DeployRequest
-    from gitops.deploy.drivers.local import LocalDriver, LocalSettings
     from gitops.deploy.plan import plan_now
     from gitops.deploy.render import plan_table, results_table
     from gitops.deploy.store import FileStore
@@ -173,11 +176,11 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
     store = FileStore(repo / ".gitops" / "state")
     run = RunInfo(actor="demo", why="gitops demo")
 
-    def reconcile(title: str) -> None:
+    def reconcile(title: str, **options: bool) -> None:
         registry = load_registry(repo)
         config = load_config(repo)
         assert config is not None
-        _, results = apply(registry, config, store, run, log=lambda _: None)
+        _, results = apply(registry, config, store, run, log=lambda _: None, **options)
         print(f"\n== {title} ==")
         print(results_table(results))
 
@@ -197,15 +200,15 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
             print(f"{m.artifact} {m.stage}: {m.from_version or '-'} -> {m.to_version or '-'}")
 
     print(f"\n== gitops.yaml (deploys into {deployments}) ==")
-    print("staging <- stage staging; prod <- stage prod, after staging, health-checked")
-    show_plan("Plan (gitops plan)")
-    reconcile("Deploy (gitops apply)")
+    print("staging <- stage staging; prod <- stage prod, after staging; both health-checked")
+    show_plan("Plan (gitops plan): prod waits, its version never ran in staging")
+    reconcile("First sync of an adopted registry (gitops apply --ignore-after)", ignore_order=True)
     show_plan("Plan again: applying twice does nothing")
 
     with _at(310):
         tags = write.assign(repo, "churn", "prod", version="v1.1.0")
     move(f"Stage move: a tag is pushed ({tags[0]})", tags)
-    reconcile("Deploy the move")
+    reconcile("Deploy the move: v1.1.0 ran healthy in staging, so prod takes it")
 
     (repo / "models" / "churn.pkl").write_text("churn model: broken build\n")
     _git(repo, "add", "-A")
@@ -213,20 +216,23 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
         _git(repo, "commit", "-q", "-m", "Retrain churn (broken)")
         write.register(repo, "churn", "HEAD", version="v1.2.0")
     with _at(321):
+        tags = write.assign(repo, "churn", "staging", version="v1.2.0")
+    move(f"A broken version enters staging ({tags[0]})", tags)
+    reconcile("Deploy: the health check fails, staging rolls back")
+    with _at(322):
         tags = write.assign(repo, "churn", "prod", version="v1.2.0")
-    move(f"A broken version reaches prod ({tags[0]})", tags)
-    reconcile("Deploy: the health check fails, prod rolls back")
+    move(f"Someone promotes it to prod anyway ({tags[0]})", tags)
+    reconcile("Deploy: prod holds it back, it failed in staging")
     with _at(330):
         tags = write.unassign(repo, "churn", "v1.2.0", "prod")
-    move(f"Git is put right: v1.2.0 leaves prod, which falls back ({tags[0]})", tags)
-    show_plan("Plan: prod already runs v1.1.0 (the rollback did it)")
+        tags += write.unassign(repo, "churn", "v1.2.0", "staging")
+    move(f"Git is put right: v1.2.0 leaves both stages ({', '.join(tags)})", tags)
+    show_plan("Plan: both already run v1.1.0 (the rollback and the hold did it)")
 
-    sha = _rev(repo, "churn@v1.0.0")
-    LocalDriver(LocalSettings(dir=str(deployments))).deploy(
-        DeployRequest("prod", "churn", "prod", "v1.0.0", sha, None, "models/churn.pkl", repo, 60)
-    )
-    show_plan("Drift: someone copied churn v1.0.0 into prod by hand")
-    reconcile("Reconcile (gitops reconcile) fixes it")
+    model = deployments / "prod" / "churn" / "models" / "churn.pkl"
+    model.write_text("churn model: patched by hand on the server\n")
+    show_plan("Drift: someone edited the model file in prod by hand")
+    reconcile("Reconcile (gitops reconcile) puts the real bytes back")
     show_plan("In sync")
 
 

@@ -21,15 +21,15 @@ sys.exit(1 if os.environ["GITOPS_VERSION"] == os.environ.get("FAIL_VERSION") els
 """
 
 
-def config(log: Path, fail: str = "") -> str:
+def config(log: Path, fail: str = "", after: bool = False) -> str:
     run = json.dumps([sys.executable, "-c", DEPLOY])
     env = json.dumps({"DEPLOY_LOG": str(log), "FAIL_VERSION": fail})
     return (
         "state: {forge_records: false}\n"
         "environments:\n"
         f"  staging: {{stage: staging, deploy: {{driver: command, run: {run}, env: {env}}}}}\n"
-        f"  prod: {{stage: prod, after: [staging], deploy: {{driver: command, run: {run}, "
-        f"env: {env}}}}}\n"
+        f"  prod: {{stage: prod, {'after: [staging], ' if after else ''}"
+        f"deploy: {{driver: command, run: {run}, env: {env}}}}}\n"
     )
 
 

@@ -112,7 +112,8 @@ def test_demo_history_is_newest_first(demo: subprocess.CompletedProcess[str]) ->
 def test_demo_deploy_loop_moves_rolls_back_and_ends_in_sync(
     demo: subprocess.CompletedProcess[str],
 ) -> None:
-    """The deploy half: each pushed tag is a stage move; the broken v1.2.0 is rolled back."""
+    """The deploy half: each pushed tag is a stage move; the broken v1.2.0 is rolled back in
+    staging and held back from prod; an edited model file is drift, and is put right."""
     moves = [line for line in demo.stdout.splitlines() if line.startswith("churn prod: ")]
     assert moves == [
         "churn prod: v1.0.0 -> v1.1.0",
@@ -120,7 +121,16 @@ def test_demo_deploy_loop_moves_rolls_back_and_ends_in_sync(
         "churn prod: v1.2.0 -> v1.1.0",
     ]
     rolled_back = [line.split() for line in demo.stdout.splitlines() if "rolled-back" in line]
-    assert [r[:5] for r in rolled_back] == [["prod", "churn", "rolled-back", "v1.1.0", "v1.2.0"]]
+    assert [r[:5] for r in rolled_back] == [["staging", "churn", "rolled-back", "v1.1.0", "v1.2.0"]]
+    assert "rolled back to v1.1.0: v1.2.0 failed" in demo.stdout
+    waiting = [line.split(None, 6) for line in demo.stdout.splitlines() if " waiting " in line]
+    assert [w[:5] for w in waiting] == [["prod", "churn", "waiting", "v1.1.0", "v1.2.0"]]
+    assert waiting[0][6] == "waits for staging: v1.2.0 failed there and was rolled back"
+    drift = [line.split(None, 6) for line in demo.stdout.splitlines() if "drift:" in line]
+    assert drift == [
+        ["*", "prod", "churn", "redeploy", "v1.1.0", "v1.1.0",
+         "drift: modified (changed: models/churn.pkl)"],
+    ]  # fmt: skip
     assert demo.stdout.rstrip().endswith(
         "Everything is in sync (4 artifact(s) in their environments)."
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from gitops.config import HealthCheck
 from gitops.deploy.drivers.base import DeployRequest
 from gitops.deploy.drivers.command import describe_exit, run_command
+from gitops.text import shorten
 
 
 def _http_ok(url: str, timeout: float) -> tuple[bool, str]:
@@ -24,9 +25,8 @@ def _http_ok(url: str, timeout: float) -> tuple[bool, str]:
 
 def _command_ok(check: HealthCheck, request: DeployRequest) -> tuple[bool, str]:
     assert check.command is not None
-    code, output = run_command(check.command, request.env_vars(), request.repo, check.timeout)
-    last = output.strip().splitlines()[-1:] if output.strip() else []
-    detail = f" ({last[0][:200]})" if last else ""
+    code, last = run_command(check.command, request.env_vars(), request.repo, check.timeout)
+    detail = f" ({shorten(last, 200)})" if last else ""
     return code == 0, f"{check.command[0]} {describe_exit(code, check.timeout)}{detail}"
 
 

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gitops.config import Environment, GitopsConfig
-from gitops.deploy.state import LiveState
-from gitops.registry.annotations import find_dvc_artifact
+from gitops.deploy.drivers.base import Observation
+from gitops.deploy.order import proof, waits
+from gitops.deploy.state import Deployed, LiveState
+from gitops.registry.annotations import read_dvc_artifacts
 from gitops.registry.moves import Holder, is_older, stage_holders
 from gitops.registry.reader import Registry
 from gitops.yamlfile import YamlFileError
 
-CHANGES = ("deploy", "update", "rollback", "remove")
+CHANGES = ("deploy", "update", "rollback", "redeploy", "remove")
+KINDS = (*CHANGES, "in-sync", "orphan", "held")
 
 
 @dataclass(frozen=True)
@@ -26,13 +29,19 @@ class Action:
     environment: str
     artifact: str
     stage: str
-    kind: str  # deploy | update | rollback | remove | in-sync | orphan (prune off)
+    # deploy | update | rollback | redeploy (the same version again: its bytes drifted, or it
+    # failed there) | remove | in-sync | orphan (prune off) | held (a registry conflict)
+    kind: str
     from_version: str | None
     to_version: str | None
     to_commit: str | None
     path: str | None = None
     failed_before: bool = False  # the last attempt at this change failed
     drift: bool = False  # the environment runs something else than the state store says
+    drift_reason: str = ""  # what the driver found: "modified: ...", "missing", ...
+    waiting: tuple[str, ...] = ()  # why `after:` holds it back (see gitops.deploy.order)
+    observed: bool = True  # False: the driver cannot look; "in sync" is the store's word
+    held: str = ""  # why nothing may change (a registry conflict, with its tags)
 
     @property
     def is_change(self) -> bool:
@@ -40,7 +49,9 @@ class Action:
 
     def to_json(self) -> dict[str, Any]:
         # by hand: dataclasses.asdict deep-copies and costs half a second at 10k actions
-        return {f: getattr(self, f) for f in _ACTION_FIELDS}
+        data = {f: getattr(self, f) for f in _ACTION_FIELDS}
+        data["waiting"] = list(self.waiting)
+        return data
 
 
 _ACTION_FIELDS = tuple(f.name for f in fields(Action))
@@ -49,6 +60,7 @@ _ACTION_FIELDS = tuple(f.name for f in fields(Action))
 @dataclass
 class Plan:
     actions: list[Action] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # registry conflicts: the run must fail
 
     @property
     def changes(self) -> list[Action]:
@@ -60,13 +72,18 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "changes": len(self.changes),
+            "conflicts": self.conflicts,
             "actions": [a.to_json() for a in self.actions],
         }
 
     def dumps(self) -> str:
         """JSON with one action per line: readable, and written by json's fast C encoder."""
         items = ",\n".join("  " + json.dumps(a.to_json()) for a in self.actions)
-        return f'{{"changes": {len(self.changes)}, "actions": [\n{items}\n]}}'
+        conflicts = json.dumps(self.conflicts)
+        return (
+            f'{{"changes": {len(self.changes)}, "conflicts": {conflicts}, "actions": [\n'
+            f"{items}\n]}}"
+        )
 
 
 @dataclass(frozen=True)
@@ -79,12 +96,16 @@ def artifact_info(registry: Registry) -> dict[str, ArtifactInfo]:
     """Type and path of each artifact: ``dvc.yaml`` in the work tree, else ``artifacts.yaml``
     (the latest annotation GTO attached to any of its versions)."""
     info: dict[str, ArtifactInfo] = {}
+    dvc_files: dict[str, dict[str, Any]] = {}  # each dvc.yaml read once, not per artifact
     for name, artifact in registry.state.artifacts.items():
         found: ArtifactInfo | None = None
-        try:
-            dvc = find_dvc_artifact(registry.root, name)
-        except YamlFileError:
-            dvc = None
+        subdir = name.rpartition(":")[0]
+        if subdir not in dvc_files:
+            try:
+                dvc_files[subdir] = read_dvc_artifacts(registry.root, subdir)
+            except YamlFileError:
+                dvc_files[subdir] = {}
+        dvc = dvc_files[subdir].get(name)
         if dvc is not None:
             found = ArtifactInfo(dvc.type, dvc.path)
         else:
@@ -135,26 +156,44 @@ def observe(
     live: LiveState,
     environments: list[str] | None,
     info: dict[str, ArtifactInfo] | None = None,
-) -> dict[tuple[str, str], str | None]:
-    """What drivers that can look see running, where it differs from the store: drift."""
-    from gitops.deploy.drivers.base import Driver
+) -> tuple[dict[tuple[str, str], Observation], set[str]]:
+    """What drivers that can look find in their environments (drift is where it differs from
+    the store), and the environments whose driver cannot look."""
     from gitops.deploy.drivers.registry import make_driver
 
-    seen: dict[tuple[str, str], str | None] = {}
+    seen: dict[tuple[str, str], Observation] = {}
+    blind: set[str] = set()
     info = artifact_info(registry) if info is None else info
     for env_name, env in config.environments.items():
         if environments is not None and env_name not in environments:
             continue
         driver = make_driver(env.deploy)
-        if type(driver).observe is Driver.observe:
-            continue  # this driver cannot look
         served = served_artifacts(env, registry, info)
-        for artifact in set(served) | set(live.deployed(env_name)):
-            observed, version = driver.observe(registry.root, env_name, artifact)
-            recorded = live.live(env_name, artifact)
-            if observed and version != (recorded.version if recorded else None):
-                seen[(env_name, artifact)] = version
-    return seen
+        for artifact in sorted(set(served) | set(live.deployed(env_name))):
+            found = driver.observe(registry.root, env_name, artifact)
+            if found is None:
+                blind.add(env_name)
+                break  # this driver cannot look
+            seen[(env_name, artifact)] = found
+    return seen, blind
+
+
+def _drift(have: Deployed | None, found: Observation | None) -> tuple[str | None, str] | None:
+    """(what really runs, why) where the driver's finding contradicts the store, else None."""
+    recorded = have.version if have is not None else None
+    if found is None:
+        return None
+    if found.state == "running":
+        if found.version == recorded:
+            return None
+        return found.version, f"found {found.version} running"
+    if found.state == "modified":
+        return found.version, f"modified ({found.detail})" if found.detail else "modified"
+    if recorded is None:
+        return None  # nothing should be there, and the driver did not put anything there
+    if found.state == "missing":
+        return None, "missing: nothing is there"
+    return None, f"unknown: {found.detail}" if found.detail else "unknown content"
 
 
 def make_plan(
@@ -162,42 +201,125 @@ def make_plan(
     config: GitopsConfig,
     live: LiveState,
     environments: list[str] | None = None,
-    observed: dict[tuple[str, str], str | None] | None = None,
+    observed: dict[tuple[str, str], Observation] | None = None,
     info: dict[str, ArtifactInfo] | None = None,
+    blind: set[str] | None = None,
 ) -> Plan:
-    """``observed`` (from ``observe``) overrides the store where an environment drifted."""
+    """``observed`` (from ``observe``) overrides the store where an environment drifted.
+
+    ``live`` must hold the environments planned and those of their `after:` (``upstreams``):
+    the order rule reads them.
+    """
     info = artifact_info(registry) if info is None else info
     observed = observed or {}
-    plan = Plan()
-    for env_name, targets in desired_state(registry, config, environments, info).items():
+    blind = blind or set()
+    conflicts = registry.state.conflicts
+    plan = Plan(conflicts=[str(c) for c in conflicts.values()])
+    desired_all = desired_state(registry, config, None, info)
+    for env_name, targets in desired_all.items():
+        if environments is not None and env_name not in environments:
+            continue
         env = config.environments[env_name]
         known = set(targets) | set(live.deployed(env_name))
+        known |= {a for a in env.artifacts or [] if a in conflicts}
         for artifact in sorted(known):
+            have = live.live(env_name, artifact)
+            running = have.version if have is not None else None
+            if artifact in conflicts:
+                plan.actions.append(
+                    _held(env_name, env, artifact, running, str(conflicts[artifact]))
+                )
+                continue
             want = targets.get(artifact)
             if artifact not in targets and env.artifacts is not None:
                 continue  # no longer served here: left alone, never pruned by surprise
-            have = live.live(env_name, artifact)
-            running = have.version if have is not None else None
-            drift = (env_name, artifact) in observed
-            if drift:
-                running = observed[(env_name, artifact)]
+            drift = _drift(have, observed.get((env_name, artifact)))
+            if drift is not None:
+                running = drift[0]
+            repair = bool(
+                drift is not None
+                and drift[1].startswith("modified")
+                or have is not None
+                and have.status == "failed"
+                and running == have.version
+            )
+            kind = _kind(running, want, env.prune, registry, artifact, repair)
+            waiting: tuple[str, ...] = ()
+            if want is not None and kind in ("deploy", "update", "rollback"):
+                waiting = _waits(config, env_name, kind, artifact, want.version, live, desired_all)
             plan.actions.append(
                 Action(
                     environment=env_name,
                     artifact=artifact,
                     stage=env.stage,
-                    kind=_kind(running, want, env.prune, registry, artifact),
+                    kind=kind,
                     from_version=running,
                     to_version=want.version if want else None,
                     to_commit=want.commit if want else None,
                     path=info.get(artifact, ArtifactInfo(None, None)).path,
                     failed_before=bool(
-                        have and have.status != "deployed" and have.attempted == _v(want)
+                        have
+                        and have.status in ("failed", "rolled-back")
+                        and have.attempted == _v(want)
                     ),
-                    drift=drift,
+                    drift=drift is not None,
+                    drift_reason=drift[1] if drift is not None else "",
+                    waiting=waiting,
+                    observed=env_name not in blind,
                 )
             )
     return plan
+
+
+def _held(env_name: str, env: Environment, artifact: str, running: str | None, why: str) -> Action:
+    """An artifact in conflict: held where it is. The registry cannot say what it should run,
+    so nothing is deployed, updated or removed (even with prune on)."""
+    return Action(env_name, artifact, env.stage, "held", running, running, None, held=why)
+
+
+def upstreams(config: GitopsConfig, name: str) -> list[str]:
+    """Every environment ``name`` waits for, directly or through others (`after:`)."""
+    found: list[str] = []
+    todo = list(config.environments[name].after)
+    while todo:
+        other = todo.pop(0)
+        if other not in found:
+            found.append(other)
+            todo.extend(config.environments[other].after)
+    return found
+
+
+def with_upstreams(config: GitopsConfig, names: list[str] | None) -> list[str]:
+    """``names`` and the environments they wait for: what a plan for ``names`` must read."""
+    if names is None:
+        return list(config.environments)
+    wanted = set(names)
+    for name in names:
+        wanted.update(upstreams(config, name))
+    return [n for n in config.environments if n in wanted]
+
+
+def _waits(
+    config: GitopsConfig,
+    env_name: str,
+    kind: str,
+    artifact: str,
+    version: str,
+    live: LiveState,
+    desired: dict[str, dict[str, Holder | None]],
+) -> tuple[str, ...]:
+    """The order rule for one action: why ``version`` may not enter ``env_name`` yet."""
+    if proof(live, env_name, artifact, version) is not None:
+        return ()  # it ran healthy here before (a rollback, a repair): never held back
+    direct = [u for u in config.environments[env_name].after if artifact in desired.get(u, {})]
+    found = []
+    for wait in waits(live, direct, artifact, version):
+        upcoming = desired[wait.upstream].get(artifact)
+        if not wait.failed and upcoming is not None and upcoming.version == version:
+            found.append(f"waits for {wait.upstream}: {version} is to be deployed there first")
+        else:
+            found.append(str(wait))
+    return tuple(found)
 
 
 def plan_now(
@@ -209,8 +331,8 @@ def plan_now(
 ) -> Plan:
     """The plan as ``plan``/``apply`` make it: drift observed first, artifacts read once."""
     info = artifact_info(registry) if info is None else info
-    seen = observe(registry, config, live, environments, info)
-    return make_plan(registry, config, live, environments, seen, info)
+    seen, blind = observe(registry, config, live, environments, info)
+    return make_plan(registry, config, live, environments, seen, info, blind)
 
 
 def _v(holder: Holder | None) -> str | None:
@@ -218,7 +340,12 @@ def _v(holder: Holder | None) -> str | None:
 
 
 def _kind(
-    running: str | None, want: Holder | None, prune: bool, registry: Registry, artifact: str
+    running: str | None,
+    want: Holder | None,
+    prune: bool,
+    registry: Registry,
+    artifact: str,
+    repair: bool = False,
 ) -> str:
     if want is None:
         if running is None:
@@ -227,7 +354,7 @@ def _kind(
     if running is None:
         return "deploy"
     if running == want.version:
-        return "in-sync"
+        return "redeploy" if repair else "in-sync"
     return "rollback" if is_older(want.version, running, registry, artifact) else "update"
 
 

@@ -5,19 +5,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitops.deploy.apply import Result
-from gitops.deploy.plan import Plan
+from gitops.deploy.plan import Action, Plan
 from gitops.markdown import code, escape, table
 from gitops.markdown import strip_control as clean
 from gitops.registry.views import short
+from gitops.text import shorten
+
+TABLE_MESSAGE = 120  # characters of a message in a terminal table
+MARKDOWN_MESSAGE = 300  # ... and in a summary or comment table
 
 SYMBOL = {
     "deploy": "+",
     "update": "~",
     "rollback": "<",
     "remove": "-",
+    "redeploy": "*",
     "orphan": "?",
+    "held": "!",
     "in-sync": "=",
 }
+
+
+def notes(a: Action) -> str:
+    """Why an action is what it is: waits, drift, earlier failures, conflicts, blind spots."""
+    parts = []
+    if a.held:
+        parts.append(f"held: {a.held}")
+    parts += list(a.waiting)
+    if a.drift:
+        parts.append(f"drift: {a.drift_reason or 'found running'}")
+    if a.failed_before:
+        parts.append(f"{a.to_version} failed here before: not retried without --retry-failed")
+    if not a.observed and a.kind == "in-sync":
+        parts.append("in sync by the state store (this driver cannot look)")
+    return "; ".join(parts)
+
+
+def _kind(a: Action) -> str:
+    return "remove (prune off: kept)" if a.kind == "orphan" else a.kind
+
+
+def _blind(plan: Plan) -> list[str]:
+    return sorted({a.environment for a in plan.actions if not a.observed})
 
 
 def _columns(rows: list[list[str]]) -> str:
@@ -28,47 +57,54 @@ def _columns(rows: list[list[str]]) -> str:
 
 
 def plan_table(plan: Plan, show_in_sync: bool = False) -> str:
-    rows = [["", "ENVIRONMENT", "ARTIFACT", "ACTION", "FROM", "TO"]]
+    rows = [["", "ENVIRONMENT", "ARTIFACT", "ACTION", "FROM", "TO", "NOTE"]]
     for a in plan.actions:
         if a.kind == "in-sync" and not show_in_sync:
             continue
-        note = " (failed before)" if a.failed_before else ""
-        note += " (drift: found running)" if a.drift else ""
-        kind = "remove (prune off: kept)" if a.kind == "orphan" else a.kind
         rows.append(
             [
                 SYMBOL[a.kind],
                 clean(a.environment),
                 clean(a.artifact),
-                kind + note,
+                _kind(a),
                 short(a.from_version),
                 short(a.to_version),
+                shorten(clean(notes(a)), TABLE_MESSAGE),
             ]
         )
     in_sync = sum(1 for a in plan.actions if a.kind == "in-sync")
-    summary = f"{len(plan.changes)} to change, {in_sync} in sync"
+    blind = _blind(plan)
+    unseen = f"; not observed: {', '.join(blind)} (their drivers cannot look)" if blind else ""
     if len(rows) == 1:
-        return f"Everything is in sync ({in_sync} artifact(s) in their environments)."
-    return _columns(rows) + "\n\n" + summary
+        return f"Everything is in sync ({in_sync} artifact(s) in their environments){unseen}."
+    waiting = sum(1 for a in plan.changes if a.waiting)
+    waits = f" ({waiting} waiting)" if waiting else ""
+    return _columns(rows) + f"\n\n{len(plan.changes)} to change{waits}, {in_sync} in sync{unseen}"
 
 
 def plan_markdown(plan: Plan) -> str:
     changes = [a for a in plan.actions if a.kind != "in-sync"]
     out = ["## Deployment plan", ""]
+    blind = _blind(plan)
     if not changes:
         out.append("Every environment is in sync with the registry.")
+        if blind:
+            out += ["", f"Not observed (their drivers cannot look): {escape(', '.join(blind))}."]
         return "\n".join(out) + "\n"
     rows = [
         [
             code(a.environment),
             code(a.artifact),
-            escape("remove (prune off: kept)" if a.kind == "orphan" else a.kind),
+            escape(_kind(a)),
             code(short(a.from_version)) if a.from_version else "_(none)_",
             code(short(a.to_version)) if a.to_version else "_(none)_",
+            escape(shorten(notes(a), MARKDOWN_MESSAGE)),
         ]
         for a in changes
     ]
-    out.append(table(["Environment", "Artifact", "Action", "From", "To"], rows))
+    out.append(table(["Environment", "Artifact", "Action", "From", "To", "Note"], rows))
+    if blind:
+        out += ["", f"Not observed (their drivers cannot look): {escape(', '.join(blind))}."]
     return "\n".join(out) + "\n"
 
 
@@ -85,7 +121,7 @@ def results_table(results: Sequence[Result]) -> str:
                 short(r.from_version),
                 short(r.to_version),
                 f"{r.seconds:.1f}",
-                clean(r.message)[:120],
+                shorten(clean(r.message), TABLE_MESSAGE),
             ]
         )
     return _columns(rows)
@@ -102,7 +138,7 @@ def results_markdown(results: Sequence[Result]) -> str:
             escape(r.status),
             code(short(r.from_version)) if r.from_version else "_(none)_",
             code(short(r.to_version)) if r.to_version else "_(none)_",
-            escape(r.message[:200]),
+            escape(shorten(r.message, MARKDOWN_MESSAGE)),
         ]
         for r in results
     ]

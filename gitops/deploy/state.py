@@ -25,13 +25,18 @@ class Deployed(BaseModel):
     version: str | None  # what runs now (None: nothing)
     commit: str | None = None
     # proposed: handed off as a pull request (manifest driver); it runs once that is merged
+    # failed: ``version`` was put there (all or in part) and is not healthy; rolled-back:
+    # ``attempted`` failed and ``version``, what ran before, runs again
     status: Literal["deployed", "proposed", "failed", "rolled-back", "removed"] = "deployed"
     attempted: str | None = None  # the version that failed, when status is not "deployed"
+    kind: str | None = None  # the plan's word: deploy, update, rollback, redeploy, remove
     at: str = ""  # ISO time
     by: str = ""  # actor
     why: str = ""  # the tag or reason
     run_url: str = ""
     message: str = ""
+    stdout: list[str] = Field(default_factory=list)  # the deploy's last lines, secrets masked
+    stderr: list[str] = Field(default_factory=list)
 
 
 class Lock(BaseModel):

@@ -8,6 +8,7 @@ the driver's own pydantic model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +37,18 @@ class DeployRequest:
     timeout: float  # seconds the driver may take
     run_url: str = ""
     dry_run: bool = False
+    # deploy | remove | rollback (putting ``version`` back after ``previous_version`` failed)
+    action: str = ""
+    # Where a driver sends what its process prints, line by line, as it prints it: ("stdout" or
+    # "stderr", line). The applier masks secrets and logs it; None: nobody listens.
+    on_output: Callable[[str, str], None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def verb(self) -> str:
+        """What is asked: ``GITOPS_ACTION``."""
+        if self.action:
+            return self.action
+        return "remove" if self.version is None else "deploy"
 
     def env_vars(self) -> dict[str, str]:
         """The facts as ``GITOPS_*`` variables (command driver, health commands)."""
@@ -49,7 +62,7 @@ class DeployRequest:
             "GITOPS_PATH": self.path or "",
             "GITOPS_REPO": str(self.repo),
             "GITOPS_RUN_URL": self.run_url,
-            "GITOPS_ACTION": "remove" if self.version is None else "deploy",
+            "GITOPS_ACTION": self.verb,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -63,8 +76,22 @@ class DeployRequest:
             "previous_version": self.previous_version,
             "path": self.path,
             "run_url": self.run_url,
-            "action": "remove" if self.version is None else "deploy",
+            "action": self.verb,
         }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a driver found in the environment itself (not what the state store says).
+
+    ``state``: ``running`` (``version`` is there, as deployed), ``missing`` (nothing is there),
+    ``modified`` (``version``'s files are there but their bytes changed since the deploy),
+    ``unknown`` (something is there that the driver did not put there).
+    """
+
+    state: str
+    version: str | None = None
+    detail: str = ""
 
 
 @dataclass
@@ -86,7 +113,7 @@ class Driver:
     def deploy(self, request: DeployRequest) -> DeployOutcome:
         raise NotImplementedError
 
-    def observe(self, repo: Path, environment: str, artifact: str) -> tuple[bool, str | None]:
-        """(observed, version it runs). Drivers that can look at the environment itself say
-        what really runs there, so ``plan`` finds drift; the others return (False, None)."""
-        return False, None
+    def observe(self, repo: Path, environment: str, artifact: str) -> Observation | None:
+        """What really runs there, so ``plan`` finds drift; None: this driver cannot look (the
+        plan then says so instead of claiming the environment is in sync)."""
+        return None

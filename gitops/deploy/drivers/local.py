@@ -2,20 +2,29 @@
 
 The embedded default: the demo and single-machine setups deploy with it. The new files are
 extracted next to the old ones and swapped in by a rename, so a failed extract leaves the
-running version untouched.
+running version untouched. The marker file beside them records the version and the SHA-256 of
+every file, so ``observe`` finds a hand-edited model (its bytes changed) and a deleted folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Literal
 
-from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+from gitops.deploy.drivers.base import (
+    DeployOutcome,
+    DeployRequest,
+    Driver,
+    DriverSettings,
+    Observation,
+)
 from gitops.errors import GitopsError
 from gitops.registry.git import run_git
 
@@ -59,12 +68,13 @@ class LocalDriver(Driver):
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(staging, filter="data")  # no absolute paths, links out or devices
-        (staging / MARKER_FILE).write_text(
-            json.dumps(
-                {"artifact": request.artifact, "version": request.version, "commit": request.commit}
-            )
-            + "\n"
-        )
+        marker = {
+            "artifact": request.artifact,
+            "version": request.version,
+            "commit": request.commit,
+            "files": file_hashes(staging),
+        }
+        (staging / MARKER_FILE).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
         old = dest.with_name(dest.name + ".old")
         if dest.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -73,14 +83,51 @@ class LocalDriver(Driver):
         shutil.rmtree(old, ignore_errors=True)
         return DeployOutcome(True, f"wrote {request.version} into {dest}", {"dir": str(dest)})
 
-    def observe(self, repo: Path, environment: str, artifact: str) -> tuple[bool, str | None]:
-        return True, deployed_version(self.base(repo), environment, artifact)
+    def observe(self, repo: Path, environment: str, artifact: str) -> Observation:
+        return observe_dir(target_dir(self.base(repo), environment, artifact))
 
 
-def deployed_version(base: Path, environment: str, artifact: str) -> str | None:
-    """What the directory holds now (the demo shows drift by editing it)."""
-    marker = target_dir(base, environment, artifact) / MARKER_FILE
+def file_hashes(root: Path) -> dict[str, str]:
+    """``relative/path -> sha256`` of every file under ``root`` but the marker; a symlink by
+    its target's text (what ``git archive`` wrote), never followed."""
+    hashes: dict[str, str] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            rel = path.relative_to(root).as_posix()
+            if rel == MARKER_FILE:
+                continue
+            if path.is_symlink():
+                digest = hashlib.sha256(os.readlink(path).encode()).hexdigest()
+            else:
+                with open(path, "rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+            hashes[rel] = digest
+    return hashes
+
+
+def observe_dir(dest: Path) -> Observation:
+    """What the directory holds now, checked byte for byte against the deploy's record."""
+    if not dest.is_dir():
+        return Observation("missing", None, f"{dest} does not exist")
     try:
-        return json.loads(marker.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return None
+        marker = json.loads((dest / MARKER_FILE).read_text())
+        version = marker["version"]
+        recorded = marker.get("files")
+    except (OSError, ValueError, KeyError, TypeError):
+        return Observation("unknown", None, f"{dest} holds files gitops did not put there")
+    if not isinstance(recorded, dict):  # written before hashes were recorded: cannot tell
+        return Observation("running", version, "bytes not checked (no hashes recorded)")
+    found = file_hashes(dest)
+    changed = sorted(p for p in recorded.keys() & found.keys() if recorded[p] != found[p])
+    gone = sorted(recorded.keys() - found.keys())
+    added = sorted(found.keys() - recorded.keys())
+    if not (changed or gone or added):
+        return Observation("running", version)
+    parts = [
+        f"{label} {', '.join(paths[:3])}{' …' if len(paths) > 3 else ''}"
+        for label, paths in (("changed:", changed), ("missing:", gone), ("added:", added))
+        if paths
+    ]
+    return Observation("modified", version, "; ".join(parts))
