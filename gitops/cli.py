@@ -377,19 +377,24 @@ def cmd_moves(args: argparse.Namespace) -> int:
 
     source = RegistrySource.read(args.repo, args.lightweight)
     changes = compute_changes(source, args.tags, args.deleted)
+    for warning in changes.registry.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(
             json.dumps(
                 {
                     "tags": [t.to_json() for t in changes.tags],
                     "moves": [m.to_json() for m in changes.moves],
+                    "conflicts": changes.conflict_errors(),
                 },
                 indent=2,
             )
         )
     else:
         print(text_table(changes))
-    return 0
+    for error in changes.conflict_errors():
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if changes.conflicts else 0
 
 
 def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -401,7 +406,8 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gitops.registry import reader
 
     registry = reader.load_registry(args.repo, args.lightweight)
-    _print_warnings(registry)
+    for warning in registry.warnings:  # conflicts are errors of the plan (held, exit 1)
+        print(f"warning: {warning}", file=sys.stderr)
     config = load_config(registry.root, args.config)
     if config is None:
         raise UsageError(
@@ -435,6 +441,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(plan_markdown(plan), end="")
     else:
         print(plan_table(plan, show_in_sync=args.all))
+    for conflict in plan.conflicts:
+        print(f"error: {conflict} Held where it is: nothing is changed for it.", file=sys.stderr)
+    if plan.conflicts:
+        return 2 if args.detailed_exitcode else 1
     if args.detailed_exitcode:
         return 1 if plan.changes else 0
     return 0
@@ -469,7 +479,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print(plan_table(plan))
         print()
         print(results_table(results))
-    return 1 if any(r.failed for r in results) else 0
+    for conflict in plan.conflicts:
+        print(f"error: {conflict} Held where it is: nothing is changed for it.", file=sys.stderr)
+    return 1 if plan.conflicts or any(r.failed for r in results) else 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

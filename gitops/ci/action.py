@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitops.ci import spec
+from gitops.ci import spec, summary
 from gitops.ci.context import Context, EventKind, Platform, detect
 from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError, UsageError
 from gitops.yamlfile import YamlFileError
+
+if TYPE_CHECKING:
+    from gitops.ci.deploy_step import DeployStep
+    from gitops.registry.moves import Changes
 
 COMMANDS = ("auto", "moves", "plan", "apply", "reconcile")
 TRUE = ("true", "1", "yes", "on")
@@ -65,7 +70,11 @@ class Inputs:
 
 
 def make_reporter(ctx: Context, env: Mapping[str, str], repo: Path) -> Reporter:
-    secrets = [ctx.token] if ctx.token else []
+    from gitops.secrets import Masker
+
+    # the token, and every variable whose name says it is a secret: masked in the log, the
+    # outputs, the summary and the records on the state branch (through ``redact``)
+    secrets = Masker.from_environment(env, [ctx.token]).values
     if ctx.platform == Platform.GITHUB:
         from gitops.ci.github import GitHubReporter
 
@@ -77,27 +86,51 @@ def make_reporter(ctx: Context, env: Mapping[str, str], repo: Path) -> Reporter:
     return Reporter(secrets=secrets)
 
 
+@dataclass
+class RunRecord:
+    """Everything a run has worked out so far. Whatever fails, and wherever, the outputs and
+    the summary are written from it: downstream jobs and people never see empty outputs after
+    a log that announced a move."""
+
+    changes: Changes | None = None
+    step: DeployStep | None = None
+    comment_url: str = ""
+    errors: list[str] = field(default_factory=list)
+    code: int = 0
+
+    def fail(self, message: str, code: int) -> None:
+        self.errors.append(message)
+        self.code = max(self.code, code)
+
+
 def run(env: Mapping[str, str] | None = None) -> int:
     """Run the action for this process's CI event; the exit code for the job."""
     env = os.environ if env is None else env
     reporter = Reporter()
+    record = RunRecord()
+    ctx: Context | None = None
+    repo: Path | None = None
     try:
         ctx = detect(env)
+        reporter = make_reporter(ctx, env, ctx.workspace)
         inputs = Inputs.from_env(env)
         repo = (ctx.workspace / inputs.working_directory).resolve()
         reporter = make_reporter(ctx, env, repo)
-        return _run(ctx, inputs, repo, reporter)
+        _run(ctx, inputs, repo, reporter, record)
     except YamlFileError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         reporter.error(exc.detail + hint, exc.file, exc.line)
-        return exc.exit_code
+        where = f"{exc.file}:{exc.line}" if exc.line else exc.file
+        record.fail(f"{where}: {exc.detail}{hint}", exc.exit_code)
     except GitopsError as exc:
         reporter.error(str(exc))
-        return exc.exit_code
+        record.fail(str(exc), exc.exit_code)
+    _finish(ctx, repo, reporter, record)
+    return record.code
 
 
-def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
-    from gitops.ci import checkout, summary
+def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: RunRecord) -> None:
+    from gitops.ci import checkout
     from gitops.config import load_config
     from gitops.registry.moves import compute_changes
     from gitops.registry.reader import RegistrySource
@@ -110,44 +143,65 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
         checkout.mark_safe_directory(repo)
         with reporter.group("Fetch registry tags"):
             checkout.complete_checkout(ctx, repo, reporter, deleted=deleted)
-    config = load_config(repo, inputs.config)
-    if config is None:
-        reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
 
     pushed, removed = _event_tags(ctx, inputs)
     source = RegistrySource.read(repo)
-    changes = compute_changes(source, pushed, removed)
-    registry = changes.registry
-    for warning in registry.warnings:
+    changes = record.changes = compute_changes(source, pushed, removed)
+    for warning in changes.registry.warnings:
         reporter.warning(warning)
-    for conflict in registry.state.conflicts.values():
-        reporter.warning(str(conflict))
-
     with reporter.group("Stage moves"):
         reporter.log_block(summary.text_table(changes))
-    step = None
+    for error in changes.conflict_errors():  # held, not vacated: and the run fails
+        reporter.error(error)
+        record.fail(error, 1)
+
+    config = load_config(repo, inputs.config)  # after the moves: a bad file keeps them
+    if config is None:
+        reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
     if config is not None and inputs.command != "moves":
         from gitops.ci import deploy_step
 
         only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
-        step = deploy_step.run_deploys(
-            inputs.command, ctx, config, changes, only, inputs.dry_run, reporter
+        deploy_step.run_deploys(
+            inputs.command, ctx, config, changes, only, inputs.dry_run, reporter, record
         )
-    from gitops.ci.deploy_step import markdown as deploy_markdown
-    from gitops.ci.deploy_step import outputs as deploy_outputs
-
-    outputs = summary.outputs(changes, repo) | deploy_outputs(step)
-    outputs["comment-url"] = ""
+    step = record.step
+    if step is not None and step.failed:
+        failed = [r for r in step.results if r.failed]
+        record.fail(f"{len(failed)} deploy(s) failed: see the deployments output", 1)
     if ctx.event == EventKind.PULL_REQUEST and step is not None:
         from gitops.ci import comment
+        from gitops.ci.deploy_step import markdown as deploy_markdown
         from gitops.forge import forge_for
 
         forge = forge_for(ctx, log=reporter.log)
         body = "# gitops\n" + deploy_markdown(step)
-        outputs["comment-url"] = comment.publish(ctx, forge, reporter, "plan", body, inputs.comment)
-    reporter.set_outputs(outputs)
-    reporter.write_summary(summary.markdown(changes, ctx) + deploy_markdown(step))
-    return 1 if step is not None and step.failed else 0
+        record.comment_url = comment.publish(ctx, forge, reporter, "plan", body, inputs.comment)
+
+
+def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: RunRecord) -> None:
+    """Outputs and summary from what the run knows, plus its errors; never raises (a writer
+    that fails is reported, and the exit code stays a failure)."""
+    from gitops.ci.deploy_step import markdown as deploy_markdown
+    from gitops.ci.deploy_step import outputs as deploy_outputs
+
+    try:
+        values = summary.empty_outputs()
+        if record.changes is not None and repo is not None:
+            values = summary.outputs(record.changes, repo)
+        values |= deploy_outputs(record.step)
+        values["comment-url"] = record.comment_url
+        values["error"] = "\n".join(record.errors)
+        reporter.set_outputs(values)
+        text = summary.errors_markdown(record.errors)
+        if record.changes is not None and ctx is not None:
+            text += summary.markdown(record.changes, ctx)
+        text += deploy_markdown(record.step)
+        if text:
+            reporter.write_summary(text)
+    except (OSError, UnicodeError, GitopsError) as exc:
+        reporter.error(f"could not write the outputs or the summary: {exc}")
+        record.code = max(record.code, 1)
 
 
 def _event_tags(ctx: Context, inputs: Inputs) -> tuple[list[str], list[str]]:

@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.ci.context import Context, EventKind, Platform
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
 from gitops.deploy.apply import Applier, Recorder, Result, RunInfo
-from gitops.deploy.plan import Action, Plan, plan_now
+from gitops.deploy.plan import Action, Plan, plan_now, with_upstreams
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
 from gitops.deploy.store import StateStore, http_auth_env, open_store
 from gitops.errors import GitopsError, UsageError
 from gitops.forge.base import Forge
 from gitops.registry.moves import Changes
+from gitops.text import one_line, shorten
+
+if TYPE_CHECKING:
+    from gitops.ci.action import RunRecord
 
 
 @dataclass
@@ -61,19 +66,28 @@ def run_deploys(
     only: list[str],
     dry_run: bool,
     reporter: Reporter,
-) -> DeployStep | None:
+    record: RunRecord,
+) -> None:
+    """Plan and (unless this event only plans) apply; ``record.step`` holds the plan as soon as
+    it is made and every result as soon as it is known, also when a later step fails."""
     environments = target_environments(command, ctx, config, changes, only)
     if environments is None:
-        return None
+        return
     registry = changes.registry
+    reporter.add_secrets(_setting_secrets(config))
     store = _store(ctx, config, registry.root)
-    state, _ = store.read(environments)
+    state, _ = store.read(with_upstreams(config, environments))
     plan = plan_now(registry, config, state, environments)
+    step = record.step = DeployStep(plan, [], applied=False)
     with reporter.group("Deployment plan"):
         reporter.log_block(plan_table(plan))
+    for conflict in plan.conflicts:
+        if not changes.conflicts:  # already said with the moves
+            reporter.error(conflict)
+            record.fail(conflict, 1)
     plan_only = command == "plan" or (command == "auto" and ctx.event == EventKind.PULL_REQUEST)
     if plan_only or not plan.changes:
-        return DeployStep(plan, [], applied=False)
+        return
     run = RunInfo(actor=ctx.actor, why=_why(ctx, changes), run_url=ctx.run_url)
     from gitops.forge import forge_for
 
@@ -89,14 +103,34 @@ def run_deploys(
         log=reporter.log,
         recorder=recorder,
         forge=forge,
+        mask=reporter.redact,
+        group=reporter.group,
     )
-    with reporter.group("Deployments"):
-        results = applier.apply(plan, environments)
-        reporter.log_block(results_table(results))
-    for r in results:
+    step.applied = not dry_run
+    try:
+        applier.apply(plan, environments)
+    finally:
+        step.results = list(applier.results)  # what was done, also when recording failed
+        reporter.log_block(results_table(step.results))
+    for r in step.results:
         if r.failed:
-            reporter.error(f"{r.environment}: {r.artifact} {r.to_version}: {r.message}")
-    return DeployStep(plan, results, applied=not dry_run)
+            reporter.error(f"{r.environment}: {r.artifact} {r.to_version}: {one_line(r.message)}")
+
+
+def _setting_secrets(config: GitopsConfig) -> list[str]:
+    """Values the deploy settings read from the environment (a webhook's secret, ``${VAR}``
+    in its headers): whatever their variables are called, they are secrets."""
+    import os
+    import re
+
+    names: set[str] = set()
+    for env in config.environments.values():
+        settings = env.deploy if isinstance(env.deploy, dict) else env.deploy.model_dump()
+        if isinstance(settings.get("secret_env"), str):
+            names.add(settings["secret_env"])
+        for value in (settings.get("headers") or {}).values():
+            names.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", str(value)))
+    return [os.environ[n] for n in sorted(names) if os.environ.get(n)]
 
 
 def _store(ctx: Context, config: GitopsConfig, root: Path) -> StateStore:
@@ -134,7 +168,7 @@ def _forge_recorder(forge: Forge, ctx: Context, reporter: Reporter) -> Recorder:
                 is_tag=bool(ctx.tag),
             )
             forge.set_deployment_status(
-                deployment, states[result.status], result.message[:140], ctx.run_url
+                deployment, states[result.status], shorten(result.message, 140), ctx.run_url
             )
         except GitopsError as exc:
             reporter.warning(f"could not record the deployment on the forge: {exc}")

@@ -23,6 +23,12 @@ class Reporter:
         self._secrets = [s for s in secrets if len(s) >= 4]
         self._write = print_fn or (lambda line: print(line, flush=True))
 
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """More values to mask from now on (those a deploy's settings read from the env)."""
+        self._secrets = sorted(
+            {*self._secrets, *(v for v in values if len(v) >= 4)}, key=len, reverse=True
+        )
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")

@@ -60,4 +60,9 @@ OUTPUTS: tuple[Output, ...] = (
         'JSON for `strategy.matrix`: `{"include": [{"environment": ..., "changes": N}]}`.',
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
+    Output(
+        "error",
+        "Empty when the run succeeded; else what failed. The other outputs still hold "
+        "everything worked out before the failure.",
+    ),
 )

@@ -120,3 +120,18 @@ def markdown(changes: Changes, ctx: Context) -> str:
     if ctx.run_url:
         out += ["", f"[Run]({ctx.run_url})"]
     return "\n".join(out) + "\n"
+
+
+def empty_outputs() -> dict[str, str]:
+    """The move outputs of a run that failed before it knew the moves."""
+    values = dict.fromkeys(("event", "name", "version", "stage", "type", "path"), "")
+    return values | {"description": "", "moves": "[]", "changed": "false"}
+
+
+def errors_markdown(errors: list[str]) -> str:
+    """What failed, first in the summary: the rest of it is what was known before."""
+    if not errors:
+        return ""
+    out = ["## Failed", ""]
+    out += [f"- {escape(error)}" for error in errors]
+    return "\n".join(out) + "\n\n"

@@ -8,12 +8,12 @@ deregistered version leaves its stages, and a re-pushed tag that changes nothing
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitops.registry.reader import Registry, RegistrySource
 from gitops.registry.semver import semver_key
-from gitops.registry.state import RegistryEvent
+from gitops.registry.state import Conflict, RegistryEvent
 from gitops.registry.tags import parse_tag
 from gitops.registry.views import ShowOptions, check_ref
 
@@ -62,6 +62,17 @@ class Changes:
     tags: list[TagChange]
     moves: list[StageMove]
     registry: Registry  # the registry after the change
+    # artifacts in conflict after the change (two versions on one commit): held where they
+    # are, no move reported for them; the run must fail loudly
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def conflict_errors(self) -> list[str]:
+        """One message per conflict, naming every tag in it."""
+        return [
+            f"{c} Its stages are held where they are: nothing is deployed, moved or removed "
+            "for it until the conflict is resolved."
+            for c in self.conflicts
+        ]
 
 
 def stage_holders(registry: Registry) -> dict[tuple[str, str], Holder]:
@@ -143,9 +154,14 @@ def compute_changes(
             time = event.created_at.isoformat() if event else None
             cause[(parsed.artifact, parsed.stage)] = (name, actor, time)
 
+    # An artifact in conflict has no state GTO can read: comparing it would report every one of
+    # its stages as vacated. It is held where it was, and the conflict is the error.
+    conflicted = set(after.state.conflicts)
     moves: list[StageMove] = []
     for key in sorted(set(held_before) | set(held_after)):
         artifact, stage = key
+        if artifact in conflicted:
+            continue
         why = cause.get(key) or cause.get((artifact, None))
         old, new = held_before.get(key), held_after.get(key)
         if why is None or old == new:
@@ -154,12 +170,13 @@ def compute_changes(
         moves.append(_move(artifact, stage, old, new, tag, actor, time, after))
     for tag in sorted(deleted_names - deleted_known):
         parsed = parse_tag(tag)
-        if parsed is None or parsed.stage is None:
+        if parsed is None or parsed.stage is None or parsed.artifact in conflicted:
             continue
         key = (parsed.artifact, parsed.stage)
         new = held_after.get(key)
         moves.append(_unknown_origin_move(key, new, tag, after))
-    return Changes(tags=tags, moves=moves, registry=after)
+    conflicts = [after.state.conflicts[name] for name in sorted(conflicted)]
+    return Changes(tags=tags, moves=moves, registry=after, conflicts=conflicts)
 
 
 def _move(
