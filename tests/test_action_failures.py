@@ -113,7 +113,8 @@ def test_an_unreachable_remote_still_leaves_the_moves(tmp_path: Path) -> None:
     o.dev.tag("churn#prod#1", o.dev.rev("churn@v1.0.0"), epoch=T0 + 100)
     o.publish()
     ws = checkout_like_github(o, tmp_path / "ws", "churn#prod#1")
-    git(ws, "fetch", "-q", "--unshallow", "--tags", "--force", "origin")  # a full clone: no fetch needed to read tags
+    # a full clone: the run needs no fetch to read the tags, only the state branch's remote
+    git(ws, "fetch", "-q", "--unshallow", "--tags", "--force", "origin")
     git(ws, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     payload = {"ref": "refs/tags/churn#prod#1", "head_commit": {"id": o.dev.rev("churn#prod#1")}}
     run = run_github(tmp_path, ws, "push", payload, "refs/tags/churn#prod#1", o.dev.rev("HEAD"))

@@ -171,7 +171,7 @@ def test_matrix_jobs_one_environment_each_keep_the_order(tmp_path: Path) -> None
 
 def test_a_prod_job_waits_while_staging_is_being_deployed_by_another_run(tmp_path: Path) -> None:
     log = tmp_path / "log"
-    slow = "import time, sys, os; time.sleep(3 if os.environ['GITOPS_ENVIRONMENT'] == 'staging' else 0)"
+    slow = "import os, time; time.sleep(3 * (os.environ['GITOPS_ENVIRONMENT'] == 'staging'))"
     config = _config(log)
     for env in config["environments"].values():
         env["deploy"]["run"] = [sys.executable, "-c", slow]
