@@ -452,27 +452,50 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     import getpass
+    import os
+    from contextlib import contextmanager
 
-    from gitops.deploy.apply import RunInfo, apply
+    from gitops.deploy.apply import Applier, RunInfo
+    from gitops.deploy.plan import plan_now, with_upstreams
     from gitops.deploy.render import plan_table, results_table
+    from gitops.secrets import Masker
 
     registry, config, store = _deploy_inputs(args)
     why = f"gitops {args.command}"
     if args.ignore_after:
         why += " (order check skipped: --ignore-after)"
     run = RunInfo(actor=getpass.getuser(), why=why)
-    log = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    plan, results = apply(
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON only
+
+    def log(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    @contextmanager
+    def group(title: str):  # type: ignore[no-untyped-def]
+        log(f"== {title}")
+        yield
+
+    mask = Masker.from_environment(os.environ).mask
+    state, _ = store.read(with_upstreams(config, args.envs))
+    plan = plan_now(registry, config, state, args.envs)
+    applier = Applier(
         registry,
         config,
         store,
         run,
-        args.envs,
         dry_run=args.dry_run,
         log=log,
+        group=group,
+        mask=mask,
         retry_failed=args.retry_failed,
         ignore_order=args.ignore_after,
     )
+    try:
+        results = applier.apply(plan, args.envs)
+    except GitopsError:
+        if applier.results:  # what was done before the failure is not lost
+            print(results_table(applier.results), file=sys.stderr)
+        raise
     if args.json:
         print(json.dumps({**plan.to_json(), "results": [r.to_json() for r in results]}, indent=2))
     else:
