@@ -504,7 +504,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print(results_table(results))
     for conflict in plan.conflicts:
         print(f"error: {conflict} Held where it is: nothing is changed for it.", file=sys.stderr)
+    if not args.dry_run:
+        _hint_untracked_state(registry.root)
     return 1 if plan.conflicts or any(r.failed for r in results) else 0
+
+
+def _hint_untracked_state(root: Path) -> None:
+    """Local runs write live state (and the local driver's files) under ``.gitops/``: say how
+    to keep them out of ``git status`` once, instead of leaving a surprise there."""
+    from gitops.registry.git import run_git
+
+    if not (root / ".gitops").is_dir():
+        return
+    try:
+        untracked = run_git(root, "status", "--porcelain", "--", ".gitops").strip()
+    except GitopsError:
+        return
+    if untracked:
+        print(
+            "hint: .gitops/ holds this machine's live state and local deployments and is not "
+            "ignored by git: add `.gitops/` to .gitignore",
+            file=sys.stderr,
+        )
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -73,7 +73,7 @@ def test_tag_push_deploys_the_moved_stage_only(tmp_path: Path, origin: Origin) -
     [result] = json.loads(run.outputs["deployments"])
     assert (result["environment"], result["status"]) == ("staging", "deployed")
     assert json.loads(run.outputs["matrix"]) == {
-        "include": [{"environment": "staging", "changes": 1}]
+        "include": [{"environment": "staging", "changes": 1, "level": 0}]
     }
     assert "## Deployments" in run.summary
     staging = json.loads(git(origin.bare, "show", "gitops/state:staging.json"))

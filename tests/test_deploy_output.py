@@ -201,3 +201,13 @@ def test_state_branch_records_are_masked_too(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     branch = git(repo.path, "log", "-p", "gitops/state")
     assert "token is ***" in branch and SECRET not in branch
+
+
+def test_local_apply_hints_at_an_untracked_gitops_folder(tmp_path: Path) -> None:
+    repo = registry_repo(tmp_path / "r", _noisy(tmp_path), scripts=False)
+    (repo.path / ".gitignore").write_text("")
+    proc = gitops(repo.path, "apply", env={"MY_API_TOKEN": SECRET})
+    assert "hint: .gitops/ holds this machine's live state" in proc.stderr
+    (repo.path / ".gitignore").write_text(".gitops/\n")
+    proc = gitops(repo.path, "apply", env={"MY_API_TOKEN": SECRET})
+    assert "hint:" not in proc.stderr

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from gitops.ci.context import Context, EventKind, Platform
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
 from gitops.deploy.apply import Applier, Recorder, Result, RunInfo
-from gitops.deploy.plan import Action, Plan, plan_now, with_upstreams
+from gitops.deploy.plan import Action, Plan, environment_levels, plan_now, with_upstreams
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
 from gitops.deploy.store import StateStore, http_auth_env, open_store
 from gitops.errors import GitopsError, UsageError
@@ -30,6 +30,7 @@ class DeployStep:
     plan: Plan
     results: list[Result]
     applied: bool
+    levels: list[list[str]] = field(default_factory=list)  # environments in `after:` order
 
     @property
     def failed(self) -> bool:
@@ -78,7 +79,8 @@ def run_deploys(
     store = _store(ctx, config, registry.root)
     state, _ = store.read(with_upstreams(config, environments))
     plan = plan_now(registry, config, state, environments)
-    step = record.step = DeployStep(plan, [], applied=False)
+    levels = environment_levels(config, environments)
+    step = record.step = DeployStep(plan, [], applied=False, levels=levels)
     with reporter.group("Deployment plan"):
         reporter.log_block(plan_table(plan))
     for conflict in plan.conflicts:
@@ -182,8 +184,15 @@ def outputs(step: DeployStep | None) -> dict[str, str]:
     per_env: dict[str, int] = {}
     for action in step.plan.changes:
         per_env[action.environment] = per_env.get(action.environment, 0) + 1
+    # in `after:` order, with each environment's level: with `max-parallel: 1` the jobs run
+    # staging before prod (the order rule then lets prod go in the same workflow run)
+    level_of = {name: i for i, level in enumerate(step.levels) for name in level}
+    ordered = sorted(per_env, key=lambda name: level_of.get(name, 0))
     matrix = {
-        "include": [{"environment": name, "changes": count} for name, count in per_env.items()]
+        "include": [
+            {"environment": name, "changes": per_env[name], "level": level_of.get(name, 0)}
+            for name in ordered
+        ]
     }
     compact = {"separators": (",", ":")}
     return {

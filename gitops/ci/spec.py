@@ -57,7 +57,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("deployments", "JSON list of deploy results: environment, artifact, status, ..."),
     Output(
         "matrix",
-        'JSON for `strategy.matrix`: `{"include": [{"environment": ..., "changes": N}]}`.',
+        'JSON for `strategy.matrix`: `{"include": [{"environment": ..., "changes": N, '
+        '"level": L}]}`, in `after:` order.',
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
     Output(
