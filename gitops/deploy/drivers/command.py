@@ -7,28 +7,11 @@ import os
 import signal
 import subprocess
 from pathlib import Path
-from typing import Literal
 
-from pydantic import field_validator
-
-from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
+from gitops.deploy.drivers.settings import CommandSettings
 
 OUTPUT_TAIL = 2000  # characters of the command's output kept in the record
-
-
-class CommandSettings(DriverSettings):
-    driver: Literal["command"] = "command"
-    run: list[str]
-    env: dict[str, str] = {}
-    cwd: str = "."  # relative to the repository
-    timeout: float | None = None  # default: the environment's timeout
-
-    @field_validator("run")
-    @classmethod
-    def _argv(cls, value: list[str]) -> list[str]:
-        if not value or not value[0]:
-            raise ValueError("must be a non-empty argv list, e.g. [./deploy.sh, --fast]")
-        return value
 
 
 def run_command(
