@@ -44,10 +44,7 @@ def describe(
         key = loc[-1]
         known = allowed_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(key), known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else ""
-        if not hint and known:
-            hint = f"known keys: {', '.join(known)}"
-        return path, f"unknown key {key!r}", hint
+        return path, f"unknown key {key!r}", f"did you mean {close[0]!r}?" if close else ""
     if kind == "union_tag_invalid":
         field = str(ctx.get("discriminator", "")).strip("'")
         tags = str(ctx.get("expected_tags", "")).replace("'", "")
