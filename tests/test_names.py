@@ -81,6 +81,10 @@ def test_an_unused_stage_allowed_on_purpose_warns_on_every_run(tmp_path: Path) -
         proc = gitops(repo.path, "plan")
         assert proc.returncode == 0, proc.stderr
         assert f"warning: {expected}" in proc.stderr
+    # the stage's escape hatch lets no artifact typo through
+    (repo.path / "gitops.yaml").write_text(text + "    artifacts: [chrun]\n")
+    err = error(repo)
+    assert (err.line, err.hint) == (5, "did you mean 'churn'?")
 
 
 def test_the_cli_flag_allows_an_unused_stage_with_a_warning(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def check_names(
     registry does not know; return a warning for each unused stage allowed on purpose."""
     warnings: list[NameWarning] = []
     allowed = registry.config.stages
+    used = set() if allowed is not None else _used_stages(registry, _stages(config))
     for name, env in config.environments.items():
         path = ("environments", name, "stage")
         if allowed is not None:
@@ -51,21 +52,19 @@ def check_names(
                     f"({', '.join(allowed) or 'it allows none'})",
                     _did_you_mean(env.stage, allowed),
                 )
-        elif not _stage_used(registry, env.stage):
+        elif env.stage not in used:
             message = f"no tag has ever used stage {env.stage!r}"
-            if env.allow_unknown_stage or allow_unknown_stage:
-                by = "allow_unknown_stage" if env.allow_unknown_stage else "--allow-unknown-stage"
-                file, line = config.line_of(path)
-                warnings.append(
-                    NameWarning(file, line, f"{_dotted(path)}: {message} (allowed by {by})")
+            if not (env.allow_unknown_stage or allow_unknown_stage):
+                hint = _did_you_mean(env.stage, _used_stages(registry))
+                new = (
+                    "a new stage? set `allow_unknown_stage: true` on the environment "
+                    "(or run with --allow-unknown-stage)"
                 )
-                continue
-            hint = _did_you_mean(env.stage, _used_stages(registry))
-            new = (
-                "a new stage? set `allow_unknown_stage: true` on the environment "
-                "(or run with --allow-unknown-stage)"
-            )
-            raise _error(config, path, message, f"{hint}; {new}" if hint else new)
+                raise _error(config, path, message, f"{hint}; {new}" if hint else new)
+            by = "allow_unknown_stage" if env.allow_unknown_stage else "--allow-unknown-stage"
+            file, line = config.line_of(path)
+            message = f"{_dotted(path)}: {message} (allowed by {by})"
+            warnings.append(NameWarning(file, line, message))
         for i, artifact in enumerate(env.artifacts or []):
             if not _artifact_known(registry, artifact):
                 raise _error(
@@ -76,6 +75,10 @@ def check_names(
                     _did_you_mean(artifact, _known_artifacts(registry)),
                 )
     return warnings
+
+
+def _stages(config: GitopsConfig) -> set[str]:
+    return {env.stage for env in config.environments.values()}
 
 
 def _error(config: GitopsConfig, path: tuple, message: str, hint: str = "") -> YamlFileError:
@@ -92,22 +95,25 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def _stage_events(registry: Registry, marker: str = "#") -> Iterable[str]:
-    """The stage of every assignment and unassignment tag whose name holds ``marker``."""
+def _used_stages(registry: Registry, wanted: set[str] | None = None) -> set[str]:
+    """The stages (of ``wanted``, or all) that some assignment or unassignment tag names: one
+    pass over the tags, parsing only the names that can hold such a stage."""
+    found: set[str] = set()
     for record in registry.tags:
-        for tag in (record.ref, record.name) if record.name != record.ref else (record.ref,):
-            if marker in tag:  # a cheap filter: parsing 100k tag names is not
-                parts = parse_tag_parts(tag)
-                if parts is not None and parts[3] is not None:
-                    yield parts[3]
-
-
-def _stage_used(registry: Registry, stage: str) -> bool:
-    return any(s == stage for s in _stage_events(registry, f"#{stage}"))
-
-
-def _used_stages(registry: Registry) -> set[str]:
-    return set(_stage_events(registry))
+        ref, name = record.ref, record.name
+        for tag in (ref,) if name == ref else (ref, name):
+            if "#" not in tag:
+                continue
+            stage = tag.split("#", 2)[1]  # `artifact#stage[!][#N]`: no `#` in an artifact
+            stage = stage[:-1] if stage.endswith("!") else stage
+            if stage in found or (wanted is not None and stage not in wanted):
+                continue
+            parts = parse_tag_parts(tag)
+            if parts is not None and parts[3] == stage:
+                found.add(stage)
+                if wanted is not None and len(found) == len(wanted):
+                    return found
+    return found
 
 
 def _artifact_known(registry: Registry, name: str) -> bool:
