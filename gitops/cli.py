@@ -32,6 +32,11 @@ def _deploy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-e", "--env", action="append", dest="envs", metavar="ENV", help="only this environment"
     )
+    p.add_argument(
+        "--allow-unknown-stage",
+        action="store_true",
+        help="accept stages no tag has used yet (a warning each; .gto's list still applies)",
+    )
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
@@ -418,6 +423,10 @@ def _deploy_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         if env not in config.environments:
             known = ", ".join(config.environments) or "none"
             raise UsageError(f"unknown environment {env!r} (configured: {known})")
+    from gitops.deploy.names import check_names
+
+    for warning in check_names(config, registry, args.allow_unknown_stage):
+        print(f"warning: {warning}", file=sys.stderr)
     in_ci = os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("GITLAB_CI") == "true"
     return registry, config, open_store(config.state, registry.root, in_ci)
 

@@ -11,10 +11,20 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from gitops.deploy.drivers.settings import DeploySettings, LocalSettings, needs_driver
 from gitops.registry.tags import is_valid_fullname, is_valid_name
-from gitops.yamlfile import YamlFileError, load_yaml
+from gitops.yamlerrors import FieldError
+from gitops.yamlfile import YamlDocument, YamlFileError, load_yaml
 
 DEFAULT_CONFIG = "gitops.yaml"
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -27,11 +37,17 @@ class _Strict(BaseModel):
 class HealthCheck(_Strict):
     """After a deploy: an HTTP URL that must answer 2xx, and/or a command that must exit 0."""
 
-    http: str | None = None
-    command: list[str] | None = None
-    retries: int = Field(3, ge=0, le=100)
-    interval: float = Field(2.0, ge=0)  # seconds between tries
-    timeout: float = Field(30.0, gt=0)  # seconds per try
+    http: str | None = Field(
+        None, description="An http:// or https:// URL that must answer 2xx (redirects fail)."
+    )
+    command: list[str] | None = Field(
+        None,
+        description="A command (argv list) that must exit 0; it gets the deploy's GITOPS_* "
+        "variables.",
+    )
+    retries: int = Field(3, ge=0, le=100, description="Tries after the first before giving up.")
+    interval: float = Field(2.0, ge=0, description="Seconds between two tries.")
+    timeout: float = Field(30.0, gt=0, description="Seconds one try may take.")
 
     @field_validator("http")
     @classmethod
@@ -51,14 +67,42 @@ class HealthCheck(_Strict):
 class Environment(_Strict):
     """One place a model runs, driven by one registry stage."""
 
-    stage: str
-    artifacts: list[str] | None = None  # default: every artifact of type `model`
-    deploy: dict[str, Any] = Field(default_factory=lambda: {"driver": "local"})
-    health: HealthCheck | None = None
-    on_failure: Literal["rollback", "stop"] = "rollback"
-    after: list[str] = Field(default_factory=list)
-    timeout: float = Field(600.0, gt=0)  # seconds one deploy may take
-    prune: bool = False  # remove what the stage no longer holds (off by default, as Argo CD)
+    stage: str = Field(
+        description="The registry stage this environment runs: a stage .gto allows, or one a "
+        "tag has used."
+    )
+    allow_unknown_stage: bool = Field(
+        False,
+        description="Accept a `stage` no tag has used yet (a new stage): a warning on every "
+        "run instead of an error. Never accepts a stage .gto does not allow.",
+    )
+    artifacts: list[str] | None = Field(
+        None,
+        description="The artifacts deployed here, each one the registry knows; default: every "
+        "artifact of type `model`.",
+    )
+    deploy: DeploySettings = Field(
+        default_factory=LocalSettings,
+        description="How a version is deployed: `driver` picks local, command, webhook, "
+        "manifest or noop, and the other keys are that driver's settings.",
+    )
+    health: HealthCheck | None = Field(
+        None, description="A check after each deploy; failing it counts as a failed deploy."
+    )
+    on_failure: Literal["rollback", "stop"] = Field(
+        "rollback",
+        description="After a failed deploy or health check: rollback (deploy the previous "
+        "version again) or stop (leave it as it is).",
+    )
+    after: list[str] = Field(
+        default_factory=list,
+        description="Environments a version must be live and healthy in before it comes here.",
+    )
+    timeout: float = Field(600.0, gt=0, description="Seconds one deploy may take.")
+    prune: bool = Field(
+        False,
+        description="Remove what the stage no longer holds (off by default, as in Argo CD).",
+    )
 
     @field_validator("stage")
     @classmethod
@@ -70,72 +114,124 @@ class Environment(_Strict):
     @field_validator("artifacts")
     @classmethod
     def _artifacts_are_names(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
+        for i, name in enumerate(value or []):
             if not is_valid_fullname(name):
-                raise ValueError(f"{name!r} is not a valid GTO artifact name")
+                raise FieldError((i,), f"{name!r} is not a valid GTO artifact name")
         return value
 
-    @field_validator("deploy")
-    @classmethod
-    def _deploy_names_a_driver(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(value.get("driver"), str):
-            raise ValueError("needs `driver:` (local, command, webhook or manifest)")
-        return value
+    _deploy_names_a_driver = field_validator("deploy", mode="before")(needs_driver)
 
 
 class StateSettings(_Strict):
     """Where live state is kept: a JSON file (local runs) or a branch (CI: the audit log)."""
 
-    store: Literal["auto", "file", "branch"] = "auto"  # auto: branch in CI, file elsewhere
-    dir: str = ".gitops/state"  # the file store: one <environment>.json each
-    branch: str = "gitops/state"
-    remote: str = "origin"
-    history: int = Field(20, ge=0)  # deployments remembered per environment and artifact
-    forge_records: bool = True  # also write GitHub/GitLab deployment records (Environments view)
+    store: Literal["auto", "file", "branch"] = Field(
+        "auto", description="auto: the branch in CI, files elsewhere."
+    )
+    dir: str = Field(
+        ".gitops/state", description="The file store's directory: one <environment>.json each."
+    )
+    branch: str = Field(
+        "gitops/state", description="The branch store's branch: one commit per change."
+    )
+    remote: str = Field("origin", description="The remote the branch store fetches and pushes.")
+    history: int = Field(
+        20, ge=0, description="Deployments remembered per environment and artifact."
+    )
+    forge_records: bool = Field(
+        True,
+        description="Also write GitHub/GitLab deployment records (the Environments view).",
+    )
+
+
+_NOT_YET = "not supported yet by this version of gitops: remove it"
 
 
 class GitopsConfig(_Strict):
-    environments: dict[str, Environment] = Field(default_factory=dict)
-    state: StateSettings = Field(default_factory=StateSettings)
-    parallelism: int = Field(4, ge=1, le=256)  # environments deployed at once
-    reports: dict[str, Any] = Field(default_factory=dict)
-    policies: dict[str, Any] = Field(default_factory=dict)
+    """gitops.yaml: the environments, where their live state is kept, and how many deploy at
+    once."""
+
+    environments: dict[str, Environment] = Field(
+        default_factory=dict,
+        description="Environment name (letters, digits, '.', '_', '-') -> its settings.",
+        json_schema_extra={"propertyNames": {"pattern": f"^{ENV_NAME.pattern}$"}},
+    )
+    state: StateSettings = Field(
+        default_factory=StateSettings, description="Where live state is kept."
+    )
+    parallelism: int = Field(4, ge=1, le=256, description="Environments deployed at once.")
+    # reports (issue 11) and policies (issue 12) get their models with their features
+    reports: dict[str, Any] | None = Field(
+        None, description=f"Metric reports: {_NOT_YET}.", json_schema_extra={"maxProperties": 0}
+    )
+    policies: dict[str, Any] | None = Field(
+        None, description=f"Promotion policies: {_NOT_YET}.", json_schema_extra={"maxProperties": 0}
+    )
+    _doc: YamlDocument | None = PrivateAttr(None)  # the file it came from: lines for errors
+
+    @field_validator("reports", "policies")
+    @classmethod
+    def _not_yet(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        if value:
+            raise FieldError((next(iter(value)),), f"`{info.field_name}:` is {_NOT_YET}")
+        return value
 
     @model_validator(mode="after")
     def _after_names_environments(self) -> GitopsConfig:
         for name in self.environments:
             if not ENV_NAME.fullmatch(name):
-                raise ValueError(
+                raise FieldError(
+                    ("environments", name),
                     f"environment name {name!r}: use letters, digits, '.', '_' and '-' "
-                    "(it names a state file)"
+                    "(it names a state file)",
                 )
         for name, env in self.environments.items():
-            for other in env.after:
+            for i, other in enumerate(env.after):
                 if other not in self.environments:
-                    raise ValueError(f"environments.{name}.after: no environment named {other!r}")
-        _check_acyclic(self.environments)
+                    raise FieldError(
+                        ("environments", name, "after", i),
+                        f"no environment named {other!r}",
+                    )
+        cycle = _find_cycle(self.environments)
+        if cycle:
+            raise FieldError(
+                ("environments", cycle[0], "after"), f"`after:` makes a cycle: {' -> '.join(cycle)}"
+            )
         return self
 
     def environments_for(self, stage: str) -> list[str]:
         return [name for name, env in self.environments.items() if env.stage == stage]
 
+    def line_of(self, path: tuple) -> tuple[str, int | None]:
+        """(file, line) of the value at ``path`` (``("environments", "prod", "stage")``):
+        for errors found after loading; no line for a config not read from a file."""
+        if self._doc is None:
+            return DEFAULT_CONFIG, None
+        return self._doc.file, self._doc.line_of(path)
 
-def _check_acyclic(environments: dict[str, Environment]) -> None:
+
+def _find_cycle(environments: dict[str, Environment]) -> list[str]:
+    """A cycle of ``after:`` as [a, b, ..., a], or []."""
     state: dict[str, int] = {}  # 1 visiting, 2 done
 
-    def visit(name: str, trail: list[str]) -> None:
+    def visit(name: str, trail: list[str]) -> list[str]:
         if state.get(name) == 2:
-            return
+            return []
         if state.get(name) == 1:
-            cycle = " -> ".join([*trail[trail.index(name) :], name])
-            raise ValueError(f"`after:` makes a cycle: {cycle}")
+            return [*trail[trail.index(name) :], name]
         state[name] = 1
         for other in environments[name].after:
-            visit(other, [*trail, name])
+            cycle = visit(other, [*trail, name])
+            if cycle:
+                return cycle
         state[name] = 2
+        return []
 
     for name in environments:
-        visit(name, [])
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return []
 
 
 def load_config(root: Path, relpath: str = DEFAULT_CONFIG) -> GitopsConfig | None:
@@ -145,14 +241,12 @@ def load_config(root: Path, relpath: str = DEFAULT_CONFIG) -> GitopsConfig | Non
         return None
     doc = load_yaml(path.read_bytes(), relpath)
     if doc.data is None:
-        return GitopsConfig()
-    if not isinstance(doc.data, dict):
+        config = GitopsConfig()
+    elif not isinstance(doc.data, dict):
         raise YamlFileError(relpath, 1, "must be a mapping with `environments:`")
-    config = doc.validate(GitopsConfig)
-    from gitops.deploy.drivers import registry as drivers
-
-    for name, env in config.environments.items():
-        drivers.validate_settings(env.deploy, doc, ("environments", name, "deploy"))
+    else:
+        config = doc.validate(GitopsConfig)
+    config._doc = doc
     return config
 
 

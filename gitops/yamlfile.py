@@ -59,13 +59,17 @@ class YamlDocument:
 
     def validate(self, model: type[M], data: Any = None, base: tuple = ()) -> M:
         """Validate with pydantic; the first error becomes a message with file and line."""
+        value = self.data if data is None else data
         try:
-            return model.model_validate(self.data if data is None else data)
+            return model.model_validate(value)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            path = base + tuple(err["loc"])
+            from gitops.yamlerrors import describe
+
+            where, message, hint = describe(model, value, exc.errors())
+            path = base + where
             dotted = ".".join(str(p) for p in path) or "(top level)"
-            raise YamlFileError(self.file, self.line_of(path), f"{dotted}: {err['msg']}") from None
+            line = self.line_of(path)
+            raise YamlFileError(self.file, line, f"{dotted}: {message}", hint) from None
 
 
 def _walk(

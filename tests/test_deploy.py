@@ -263,7 +263,7 @@ def test_cli_unknown_environment(tmp_path: Path) -> None:
         ("environments:\n  prod:\n    stage: prod\n    on_failure: retry\n", 4, "on_failure"),
         (
             "environments:\n  prod:\n    stage: prod\n    after: [qa]\n",
-            None,
+            4,
             "no environment named 'qa'",
         ),
         ("environments:\n  prod:\n    stage: 'bad stage'\n", 3, "not a valid GTO stage name"),
@@ -280,7 +280,7 @@ def test_cli_unknown_environment(tmp_path: Path) -> None:
         ),
         (
             "environments:\n  a: {stage: a, after: [b]}\n  b: {stage: b, after: [a]}\n",
-            None,
+            2,
             "cycle",
         ),
     ],

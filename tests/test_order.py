@@ -259,8 +259,12 @@ def test_ignore_after_deploys_anyway_and_says_so(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "r", _config(log))
     clock = Clock()
     _assign(repo, clock, "prod", "v1.0.0")  # a registry adopted with prod already set
+    _assign(repo, clock, "staging", "v1.1.0")
     code, results = _apply(repo)
-    assert [r["status"] for r in results] == ["waiting"]
+    assert [(r["environment"], r["status"]) for r in results] == [
+        ("staging", "deployed"),
+        ("prod", "waiting"),
+    ]
     code, results = _apply(repo, "--ignore-after")
     assert code == 0 and [r["status"] for r in results] == ["deployed"]
     assert "order check skipped" in _state(repo, "prod")["deployed"]["churn"]["why"]

@@ -160,6 +160,10 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
         reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
     if config is not None and inputs.command != "moves":
         from gitops.ci import deploy_step
+        from gitops.deploy.names import check_names
+
+        for warning in check_names(config, changes.registry):  # a typo is an error (file:line)
+            reporter.warning(str(warning))
 
         only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
         deploy_step.run_deploys(

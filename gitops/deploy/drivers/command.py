@@ -16,31 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
-from pydantic import field_validator
-
-from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
+from gitops.deploy.drivers.settings import CommandSettings
 from gitops.text import shorten
 
 TAIL_LINES = 50  # lines of each stream kept in the result and the record
 LINE_LIMIT = 4096  # characters of one line kept (a line without end is cut in pieces)
 READER_GRACE = 5.0  # seconds to drain the pipes after the process ended or was killed
-
-
-class CommandSettings(DriverSettings):
-    driver: Literal["command"] = "command"
-    run: list[str]
-    env: dict[str, str] = {}
-    cwd: str = "."  # relative to the repository
-    timeout: float | None = None  # default: the environment's timeout
-
-    @field_validator("run")
-    @classmethod
-    def _argv(cls, value: list[str]) -> list[str]:
-        if not value or not value[0]:
-            raise ValueError("must be a non-empty argv list, e.g. [./deploy.sh, --fast]")
-        return value
 
 
 @dataclass

@@ -16,23 +16,11 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Literal
 
-from gitops.deploy.drivers.base import (
-    DeployOutcome,
-    DeployRequest,
-    Driver,
-    DriverSettings,
-    Observation,
-)
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, Observation
+from gitops.deploy.drivers.settings import LocalSettings
 from gitops.errors import GitopsError
 from gitops.registry.git import run_git
-
-
-class LocalSettings(DriverSettings):
-    driver: Literal["local"] = "local"
-    dir: str = ".gitops/deployments"  # relative to the repository, or absolute
-
 
 MARKER_FILE = ".gitops-deployed.json"
 

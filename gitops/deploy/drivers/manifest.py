@@ -13,104 +13,26 @@ from __future__ import annotations
 import os
 import re
 import string
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING
 
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+from gitops.deploy.drivers.settings import PLACEHOLDERS, ManifestSettings
 from gitops.deploy.gitwrite import GitWriter, Rejected
-from gitops.deploy.yamledit import EditResult, parse_path, set_values
+from gitops.deploy.yamledit import EditResult, set_values
 from gitops.errors import GitopsError
 
 if TYPE_CHECKING:
     from gitops.forge.base import Forge
 
-PLACEHOLDERS = ("artifact", "version", "commit", "stage", "environment", "path", "previous_version")
 BOT = "gitops <gitops@users.noreply.github.com>"
 PUSH_ATTEMPTS = 5
 REMOVE_MESSAGE = "gitops: remove {artifact} from {environment}"
-
-
-def check_template(template: str) -> str:
-    """Only ``{name}`` placeholders from PLACEHOLDERS: no attributes, indexes or format specs."""
-    try:
-        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)]
-    except ValueError as exc:
-        raise ValueError(f"{template!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
-    for name, spec, conversion in fields:
-        if name is None:
-            continue
-        if name not in PLACEHOLDERS:
-            known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            raise ValueError(f"{template!r}: unknown placeholder {{{name}}}; use {known}")
-        if spec or conversion:
-            raise ValueError(f"{template!r}: write {{{name}}} without ! or : parts")
-    return template
 
 
 def render(template: str, facts: dict[str, str]) -> str:
     """The template with its (checked) placeholders filled; nothing else is evaluated."""
     parts = string.Formatter().parse(template)
     return "".join(text + (facts[name] if name is not None else "") for text, name, _, _ in parts)
-
-
-class ManifestSettings(DriverSettings):
-    driver: Literal["manifest"] = "manifest"
-    file: str  # path inside the repository (or inside `checkout`)
-    set: dict[str, str] = Field(min_length=1)  # dotted path -> template
-    remove: dict[str, str] | None = None  # values to set when the stage is emptied
-    document: int | str = 0  # index in a multi-document file, or "Kind/name"
-    create: bool = False  # add missing keys under block mappings (Helm values)
-    mode: Literal["commit", "pr", "write"] = "commit"
-    branch: str | None = None  # commit: the branch to commit to; pr: the PR's base
-    push: bool = True  # commit mode: push the branch to `remote`
-    remote: str = "origin"
-    checkout: str | None = None  # another git work tree (e.g. a config repo), repo-relative
-    message: str = "gitops: deploy {artifact} {version} to {environment}"
-    author: str | None = None  # "Name <email>"; default: the gitops bot
-
-    @field_validator("file")
-    @classmethod
-    def _inside(cls, value: str) -> str:
-        path = PurePosixPath(value)
-        if not value or path.is_absolute() or ".." in path.parts or "\\" in value:
-            raise ValueError("must be a relative path inside the repository, without `..`")
-        return str(path)
-
-    @field_validator("set", "remove")
-    @classmethod
-    def _paths_and_templates(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for path, template in (value or {}).items():
-            parse_path(path)
-            check_template(template)
-        return value
-
-    @field_validator("message")
-    @classmethod
-    def _message(cls, value: str) -> str:
-        return check_template(value)
-
-    @field_validator("document")
-    @classmethod
-    def _document(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and value < 0:
-            raise ValueError("must be a document index (0 is the first) or Kind/name")
-        return value
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[^<>\n]+ <[^<>\s]+>", value):
-            raise ValueError('must look like "Name <email@example.com>"')
-        return value
-
-    @field_validator("branch", "remote")
-    @classmethod
-    def _ref_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9._/][A-Za-z0-9._/-]*", value):
-            raise ValueError("must be a plain branch or remote name")
-        return value
 
 
 def pr_branch(environment: str, artifact: str) -> str:

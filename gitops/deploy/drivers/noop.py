@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
-
-
-class NoopSettings(DriverSettings):
-    driver: Literal["noop"] = "noop"
-    delay: float = 0.0  # seconds to pretend to work (benchmarks of parallel applies)
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
+from gitops.deploy.drivers.settings import NoopSettings
 
 
 class NoopDriver(Driver):

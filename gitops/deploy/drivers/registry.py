@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from gitops.deploy.drivers.base import Driver
+from gitops.deploy.drivers.base import Driver, DriverSettings
 from gitops.errors import UsageError
-from gitops.yamlfile import YamlDocument, YamlFileError
 
+# the same names, in the same order, as ``settings.DRIVER_NAMES`` (the config's union)
 DRIVERS = {
     "local": ("gitops.deploy.drivers.local", "LocalDriver"),
     "command": ("gitops.deploy.drivers.command", "CommandDriver"),
@@ -25,19 +25,10 @@ def driver_class(name: str) -> type[Driver]:
     return getattr(importlib.import_module(module), cls)
 
 
-def validate_settings(settings: dict[str, Any], doc: YamlDocument, where: tuple) -> None:
-    """Check an environment's ``deploy:`` block against its driver's model (file + line)."""
-    name = settings.get("driver", "")
-    if name not in DRIVERS:
-        raise YamlFileError(
-            doc.file,
-            doc.line_of((*where, "driver")),
-            f"{'.'.join(map(str, where))}.driver: unknown driver {name!r}",
-            hint=f"use one of: {', '.join(DRIVERS)}",
-        )
-    doc.validate(driver_class(name).Settings, settings, where)
-
-
-def make_driver(settings: dict[str, Any]) -> Driver:
-    cls = driver_class(settings["driver"])
+def make_driver(settings: DriverSettings | dict[str, Any]) -> Driver:
+    """The driver for an environment's ``deploy:``: its validated settings (``env.deploy``),
+    or a plain mapping, validated here."""
+    if isinstance(settings, DriverSettings):
+        return driver_class(settings.driver)(settings)
+    cls = driver_class(str(settings.get("driver", "")))
     return cls(cls.Settings.model_validate(settings))

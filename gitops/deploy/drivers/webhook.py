@@ -19,56 +19,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Literal
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field, field_validator
 
 from gitops import __version__
-from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
+from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
+from gitops.deploy.drivers.settings import WebhookSettings
 
 USER_AGENT = f"gitops-ml/{__version__} (webhook)"
 SNIPPET = 500  # characters of the receiver's answer kept in the record
-RESERVED = {"content-type", "content-length", "host"}  # and every x-gitops-* header
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class WebhookSettings(DriverSettings):
-    driver: Literal["webhook"] = "webhook"
-    url: str
-    secret_env: str | None = None  # name of the variable holding the HMAC secret
-    headers: dict[str, str] = {}  # values may use ${VAR} from the environment
-    timeout: float | None = Field(None, gt=0)  # whole delivery; default: the environment's
-    retries: int = Field(3, ge=0, le=20)  # attempts after the first
-    backoff: float = Field(1.0, ge=0)  # first wait in seconds, doubled each retry
-    backoff_max: float = Field(30.0, ge=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-        return value
-
-    @field_validator("secret_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise ValueError("must be the NAME of an environment variable, not the secret")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _own_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            if name.lower() in RESERVED or name.lower().startswith("x-gitops-"):
-                raise ValueError(f"{name} is set by gitops and cannot be overridden")
-            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or re.search(r"[\r\n]", text):
-                raise ValueError(f"{name!r} is not a valid header")
-        return value
 
 
 def sign(secret: bytes, body: bytes) -> str:
