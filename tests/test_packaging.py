@@ -262,9 +262,16 @@ def build_context(dest: Path) -> Path:
 
 def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
     rules = ignore_patterns()
-    for needed in ("pyproject.toml", "README.md", "entrypoint.py", "gitops/cli.py"):
+    # LICENSE: pyproject.toml's license-files, which the build fails without.
+    for needed in ("pyproject.toml", "README.md", "LICENSE", "entrypoint.py", "gitops/cli.py"):
         assert not ignored(Path(needed), rules), needed
-    for dropped in (".git/config", ".venv/bin/python", "tests/test_tags.py", "benchmarks/x.py"):
+    for dropped in (
+        ".git/config",
+        ".venv/bin/python",
+        "tests/test_tags.py",
+        "benchmarks/x.py",
+        "image/action.yml",
+    ):
         assert ignored(Path(dropped), rules), dropped
     assert ignored(Path("gitops/registry/__pycache__/git.cpython-312.pyc"), rules)
 
@@ -742,6 +749,10 @@ def test_release_check_names_every_stale_pin_and_a_wrong_tag(tmp_path: Path) -> 
     init = tmp_path / "gitops" / "__init__.py"
     old = gitops.__version__
     init.write_text(init.read_text().replace(f'"{old}"', '"9.8.7"'))
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "x.yml").write_text(
+        f"uses: gitops-ml/gitops/image@v{old}\nuses: gitops-ml/gitops@v1  # placeholder\n"
+    )
 
     result = release_check("versions", "--tag", "v9.8.6", root=tmp_path)
     assert result.returncode == 1
@@ -755,6 +766,8 @@ def test_release_check_names_every_stale_pin_and_a_wrong_tag(tmp_path: Path) -> 
     )
     assert f"templates/gitops.yml:{line}: ghcr.io/gitops-ml/gitops:v{old}" in err
     assert f"README.md pins version {old}, expected 9.8.7" in err
+    assert f"workflows/x.yml pins version {old}, expected 9.8.7" in err
+    assert "pins version 1," not in err  # `@v1` is a placeholder, not a release pin
 
     # Published from another repository: the image must be that repository's.
     fork = release_check("versions", "--repository", "Acme/Models", root=tmp_path)

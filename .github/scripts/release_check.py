@@ -4,7 +4,8 @@
     release_check.py versions [--tag vX.Y.Z] [--repository OWNER/NAME]
         The tag is v + gitops.__version__, and every file that pins a released artifact names
         this version: image/action.yml (the prebuilt image the action runs), the GitLab
-        component's default image, and the README's "Use it" lines.
+        component's default image, the README's "Use it" lines and any release pinned in the
+        ready-to-copy workflows/.
     release_check.py dist DIR [--tag vX.Y.Z]
         DIR holds exactly the wheel and sdist of this version, with the right metadata and
         files; the wheel installed into a fresh virtualenv answers `gitops --version` with this
@@ -86,15 +87,19 @@ def check_pins(root: Path, version: str, repository: str) -> list[str]:
                     f"templates/gitops.yml:{line_no}: {ref}, expected {image}:v{version}"
                 )
 
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    pins = re.findall(rf"{re.escape(DIST_NAME)}==([\w.]+)", readme)
-    pins += re.findall(r"[\w-]+/gitops(?:/[\w-]+)?@v(\d+\.\d+\.\d+[\w.]*)", readme)
-    pins += re.findall(r"ghcr\.io/[\w./-]+:v(\d+\.\d+\.\d+[\w.]*)", readme)
-    if not pins:
-        problems.append("README.md pins no release (pip install gitops-ml==..., ...@vX.Y.Z)")
-    for pin in pins:
-        if pin != version:
-            problems.append(f"README.md pins version {pin}, expected {version}")
+    # The README and the ready-to-copy workflows: `gitops-ml==X.Y.Z`, `.../gitops@vX.Y.Z`,
+    # `.../gitops/image@vX.Y.Z`, `ghcr.io/...:vX.Y.Z` (a bare `@v1` placeholder is no pin).
+    for path in [root / "README.md", *sorted((root / "workflows").glob("*.yml"))]:
+        text = path.read_text(encoding="utf-8")
+        pins = re.findall(rf"{re.escape(DIST_NAME)}==([\w.]+)", text)
+        pins += re.findall(r"[\w-]+/gitops(?:/[\w-]+)?@v(\d+\.\d+\.\d+[\w.]*)", text)
+        pins += re.findall(r"ghcr\.io/[\w./-]+:v(\d+\.\d+\.\d+[\w.]*)", text)
+        rel = path.relative_to(root)
+        if path.name == "README.md" and not pins:
+            problems.append(f"{rel} pins no release (pip install gitops-ml==..., ...@vX.Y.Z)")
+        for pin in pins:
+            if pin != version:
+                problems.append(f"{rel} pins version {pin}, expected {version}")
     return problems
 
 
