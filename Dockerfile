@@ -2,9 +2,12 @@
 #
 # GitHub's rules for Docker actions: no USER (the job runs as root, or the mounted
 # /github/workspace is not writable), no WORKDIR (the runner mounts the workspace and makes it
-# the working directory), an absolute exec-form ENTRYPOINT. The runner builds this file on every
-# job, so it stays small and quick to build. Pin by version here; a release can also pin the
-# base image by digest (python:3.12.12-slim-bookworm@sha256:...).
+# the working directory), an absolute exec-form ENTRYPOINT. `uses: OWNER/NAME@vX.Y.Z`
+# (action.yml) builds this file on every job, so it stays small and quick to build; the release
+# workflow builds it once per version and pushes ghcr.io/OWNER/NAME:vX.Y.Z, which
+# `uses: OWNER/NAME/image@vX.Y.Z` (image/action.yml) and the GitLab component run. Pin by
+# version here; a release can also pin the base image by digest
+# (python:3.12.12-slim-bookworm@sha256:...).
 FROM python:3.12.12-slim-bookworm
 
 # git is the only system package we need (the registry is read from tags with `git`).

