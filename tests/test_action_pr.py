@@ -56,6 +56,7 @@ def test_pr_plan_becomes_the_sticky_comment(
         assert run.code == 0, run.stdout + run.stderr
     [comment] = forge.comments("acme/models", 7)
     assert comment.body.startswith("<!-- gitops:plan -->")
+    assert comment.body.count("Deployment plan") == 1 and comment.body.endswith("|\n")
     assert "| `prod` | `churn` | deploy | _(none)_ | `v1.0.0` |" in comment.body
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{comment.id}")
     assert "comment unchanged" in run.stdout  # same plan: no write at all
