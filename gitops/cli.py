@@ -543,11 +543,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except GitopsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except GitopsError as exc:  # UsageError too: text from files can hold anything
+        from gitops.safetext import well_formed
+
+        print(f"error: {well_formed(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
