@@ -1,8 +1,9 @@
 """GitHub Actions: the Context from ``GITHUB_*`` and the event payload; outputs, summary, logs.
 
-The runner reads workflow commands from our stdout, one line at a time (a line ends at LF, CR or
-CRLF). Its parser (actions/runner ``src/Runner.Common/ActionCommand.cs``, called for every line
-by ``ActionCommandManager.TryProcessCommand``) knows two forms:
+The runner (actions/runner) reads workflow commands from our stdout one line at a time
+(``StreamReader.ReadLine`` in ``src/Runner.Sdk/ProcessInvoker.cs``: a line ends at LF, CR or
+CRLF). Its parser (``src/Runner.Common/ActionCommand.cs``, called for every line by
+``ActionCommandManager.TryProcessCommand``) knows two forms:
 
 - ``::name props::data``: ``TryParseV2`` trims leading whitespace (.NET ``TrimStart``), then
   needs ``::`` at the very start;
