@@ -122,14 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("register", help="register a version (writes NAME@vX.Y.Z)")
-    p.add_argument("name")
+    p.add_argument("name", help="artifact name, e.g. churn")
     p.add_argument("ref", nargs="?", default="HEAD", help="commit to register (default HEAD)")
     _repo_arg(p)
     bump = p.add_mutually_exclusive_group()
     bump.add_argument("--version", help="version to register, e.g. v1.2.0")
-    bump.add_argument("--bump-major", action="store_const", dest="bump", const="major")
-    bump.add_argument("--bump-minor", action="store_const", dest="bump", const="minor")
-    bump.add_argument("--bump-patch", action="store_const", dest="bump", const="patch")
+    bumps = {"major": "", "minor": "", "patch": " (the default)"}
+    for part, note in bumps.items():
+        help_text = f"next {part} version after the latest{note}"
+        bump.add_argument(
+            f"--bump-{part}", action="store_const", dest="bump", const=part, help=help_text
+        )
     p.add_argument(
         "--force",
         action="store_true",
@@ -138,11 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     _push_args(p)
 
     p = sub.add_parser("assign", aliases=["promote"], help="assign a stage (writes NAME#stage#N)")
-    p.add_argument("name")
+    p.add_argument("name", help="artifact name")
     p.add_argument("ref", nargs="?", help="commit to assign (default HEAD unless --version)")
     _repo_arg(p)
     p.add_argument("--version", help="existing version to assign; with REF: name the new one")
-    p.add_argument("--stage", required=True)
+    p.add_argument("--stage", required=True, help="the stage to assign, e.g. prod")
     p.add_argument("--force", action="store_true", help="assign even if already in the stage")
     p.add_argument(
         "--skip-registration",
@@ -156,11 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         "deprecate",
         help="deprecate an artifact, deregister a version, or unassign a stage",
     )
-    p.add_argument("name")
-    p.add_argument("version", nargs="?")
-    p.add_argument("stage", nargs="?")
+    p.add_argument("name", help="artifact name; alone: deprecate it (NAME@deprecated)")
+    p.add_argument("version", nargs="?", help="deregister this version (NAME@vX.Y.Z!)")
+    p.add_argument("stage", nargs="?", help="with VERSION: unassign this stage (NAME#stage!#N)")
     _repo_arg(p)
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="write the tag even if it changes nothing")
     _push_args(p)
 
     p = sub.add_parser("moves", help="which stages the given tags moved")
@@ -449,7 +452,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(plan.dumps())
+        _print_json(plan.to_json())
     elif args.markdown:
         print(plan_markdown(plan), end="")
     else:
@@ -509,8 +512,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if applier.results:  # what was done before the failure is not lost
             print(results_table(applier.results), file=sys.stderr)
         raise
-    if args.json:
-        print(json.dumps({**plan.to_json(), "results": [r.to_json() for r in results]}, indent=2))
+    if args.json:  # plan --json's shape and format, plus the results
+        _print_json({**plan.to_json(), "results": [r.to_json() for r in results]})
     else:
         print(plan_table(plan))
         print()
@@ -619,11 +622,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except GitopsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except GitopsError as exc:  # UsageError too: text from files can hold anything
+        from gitops.safetext import well_formed
+
+        print(f"error: {well_formed(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -1,7 +1,9 @@
 """Markdown for job summaries and PR comments, with every untrusted string escaped.
 
 Tag, branch and metric names and PR titles come from people we do not trust: escaped, they show
-as the literal text they are and cannot add links, images, HTML, mentions or table cells.
+as the literal text they are and cannot add links, images, HTML, mentions or table cells. Any
+``str`` is accepted: surrogates are made well-formed, controls become spaces and invisible format
+characters (bidi overrides, zero-width spaces) are shown as escapes (``gitops.safetext``).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from gitops.safetext import one_line, well_formed
+
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&@:=\"'])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def strip_control(text: str) -> str:
-    """Control characters (newlines, escapes) as spaces: one line, no terminal tricks."""
-    return _CONTROL.sub(" ", text)
+    """One line, no terminal tricks: controls (newlines, escapes) as spaces, invisible format
+    characters as visible escapes, surrogates made well-formed."""
+    return one_line(text)
 
 
 def escape(text: str) -> str:
@@ -24,13 +28,12 @@ def escape(text: str) -> str:
 
     ``@`` is escaped so a name never mentions someone; ``<``/``&`` so no HTML gets through.
     """
-    text = _CONTROL.sub(" ", text)
-    return _SPECIAL.sub(r"\\\1", text)
+    return _SPECIAL.sub(r"\\\1", one_line(text))
 
 
 def code(text: str, in_table: bool = True) -> str:
     """Inline code for an untrusted string: backticks, newlines and table pipes cannot break out."""
-    text = _CONTROL.sub(" ", text).replace("`", "\u02cb")  # a look-alike, not a backtick
+    text = one_line(text).replace("`", "\u02cb")  # a look-alike, not a backtick
     if in_table:
         text = text.replace("|", "\\|")  # GFM splits cells before it sees code spans
     return f"`{text}`" if text.strip() else "` `"
@@ -43,7 +46,7 @@ def link(label: str, url: str) -> str:
 
 def url_part(value: str) -> str:
     """One path segment of a URL (tag names contain ``#`` and ``@``)."""
-    return quote(value, safe="")
+    return quote(well_formed(value), safe="")
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

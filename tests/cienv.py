@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -121,6 +122,12 @@ def parse_github_output(text: str) -> dict[str, str]:
     return values
 
 
+def raw_text(data: bytes) -> str:
+    """A process's output as a runner receives it: strict UTF-8, CR kept (``text=True`` would
+    turn a bare CR into LF and hide exactly what a log line must not hold)."""
+    return data.decode("utf-8")
+
+
 def _base_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB", "CI"))}
     env = {k: v for k, v in env.items() if not k.startswith(("INPUT_", "GIT_", "GITOPS_"))}
@@ -172,16 +179,15 @@ def run_github(
         cwd=workspace,
         env=env,
         capture_output=True,
-        text=True,
         timeout=120,
     )
-    out_text = output.read_text()
+    out_text = output.read_bytes().decode("utf-8")  # as the runner reads it: no newline mangling
     return Run(
         proc.returncode,
-        proc.stdout,
-        proc.stderr,
+        raw_text(proc.stdout),
+        raw_text(proc.stderr),
         parse_github_output(out_text),
-        summary.read_text(),
+        summary.read_bytes().decode("utf-8"),
         {"GITHUB_OUTPUT": out_text},
     )
 
@@ -214,7 +220,6 @@ def run_gitlab(
         cwd=workspace,
         env=env,
         capture_output=True,
-        text=True,
         timeout=120,
     )
     dotenv = workspace / "gitops.env"
@@ -226,8 +231,8 @@ def run_gitlab(
             outputs[name] = value
     return Run(
         proc.returncode,
-        proc.stdout,
-        proc.stderr,
+        raw_text(proc.stdout),
+        raw_text(proc.stderr),
         outputs,
         files.get("gitops-summary.md", ""),
         files,
@@ -248,3 +253,85 @@ def active_commands(stdout: str) -> list[str]:
         elif stripped.startswith("::"):
             active.append(stripped)
     return active
+
+
+# --- GitHub's runner reading our stdout (actions/runner) ----------------------------------------
+
+# Commands the runner registers (ActionCommandManager extensions), compared ignoring case.
+RUNNER_COMMANDS = frozenset(
+    {
+        "error",
+        "warning",
+        "notice",
+        "debug",
+        "group",
+        "endgroup",
+        "echo",
+        "add-mask",
+        "set-output",
+        "set-env",
+        "save-state",
+        "add-path",
+        "add-matcher",
+        "remove-matcher",
+        "stop-commands",
+    }
+)
+# .NET's Char.IsWhiteSpace, which String.TrimStart() removes
+DOTNET_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+) + "\u2028\u2029\u202f\u205f\u3000"
+
+
+@dataclass(frozen=True)
+class RunnerCommand:
+    form: str  # "v2" (`::name::data`) or "legacy" (`##[name]data`)
+    name: str
+    data: str
+    line: str
+
+
+def runner_lines(stdout: str) -> list[str]:
+    """Lines as the runner reads them: .NET's ReadLine ends a line at LF, CR or CRLF."""
+    return re.split(r"\r\n|\r|\n", stdout)
+
+
+def parse_runner_command(line: str, registered: frozenset[str]) -> RunnerCommand | None:
+    """``ActionCommand.TryParseV2``, then ``ActionCommand.TryParse`` (src/Runner.Common)."""
+    message = line.lstrip(DOTNET_WHITESPACE)
+    if message.startswith("::"):
+        end = message.find("::", 2)
+        if end >= 0:
+            name = message[2:end].split(" ", 1)[0]
+            if name.lower() in registered:
+                return RunnerCommand("v2", name.lower(), message[end + 2 :], line)
+    start = line.find("##[")  # anywhere in the line
+    if start >= 0:
+        bracket = line.find("]", start)
+        if bracket >= 0:
+            name = line[start + 3 : bracket].split(" ", 1)[0]
+            if name.lower() in registered:
+                return RunnerCommand("legacy", name.lower(), line[bracket + 1 :], line)
+    return None
+
+
+def runner_commands(stdout: str) -> list[RunnerCommand]:
+    """The commands GitHub's runner would act on in ``stdout``, ``stop-commands`` honoured: while
+    stopped, every command is parsed but ignored until the token comes back, in either form
+    (``ActionCommandManager.TryProcessCommand``)."""
+    acted: list[RunnerCommand] = []
+    stop_token: str | None = None
+    for line in runner_lines(stdout):
+        registered = RUNNER_COMMANDS | ({stop_token} if stop_token else set())
+        command = parse_runner_command(line, registered)
+        if command is None:
+            continue
+        if stop_token is not None:
+            if command.name == stop_token:
+                stop_token = None
+            continue
+        if command.name == "stop-commands":
+            stop_token = command.data.lower()
+            continue
+        acted.append(command)
+    return acted

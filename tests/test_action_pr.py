@@ -56,6 +56,7 @@ def test_pr_plan_becomes_the_sticky_comment(
         assert run.code == 0, run.stdout + run.stderr
     [comment] = forge.comments("acme/models", 7)
     assert comment.body.startswith("<!-- gitops:plan -->")
+    assert comment.body.count("Deployment plan") == 1 and comment.body.endswith("|\n")
     assert "| `prod` | `churn` | deploy | _(none)_ | `v1.0.0` |" in comment.body
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{comment.id}")
     assert "comment unchanged" in run.stdout  # same plan: no write at all
@@ -70,8 +71,9 @@ def test_fork_pr_writes_the_plan_to_the_summary_and_passes(
     payload = pr_payload(origin, "eve/models")
     run = run_github(tmp_path, ws, "pull_request", payload, "refs/pull/7/merge", extra_env=env)
     assert run.code == 0
-    assert "::warning::not commenting on #7: the token is read-only" in run.stdout
-    assert "## Deployment plan" in run.summary
+    assert "::warning::not commenting on pull request #7: the token is read-only" in run.stdout
+    assert run.summary.count("## Deployment plan") == 1  # once, not once more for the comment
+    assert run.summary.endswith("|\n")
     assert run.outputs["comment-url"] == ""
     assert forge.requests == []  # nothing was even tried
 
@@ -97,3 +99,31 @@ def test_gitlab_mr_with_the_job_token_falls_back_to_the_summary(
     assert "GITOPS_TOKEN" in run.stdout
     assert "## Deployment plan" in run.summary
     assert forge.find("POST", r"/notes$") == []
+
+
+def test_gitlab_job_token_with_a_pasted_marker_gets_the_advice_before_any_request(
+    tmp_path: Path, origin: Origin, forge: ForgeServer
+) -> None:
+    """Anyone can paste our marker into a note: with the job token nothing is even looked up
+    (GitLab would answer ``GET /user`` with 401), and the MR is called !5, GitLab's way."""
+    forge.add_project("acme/models", project_id=42)
+    forge.add_mr(42, 5, source_branch="tune")
+    forge.add_user("alice", TOKEN, kind="gitlab-job", project="acme/models")
+    forge.add_note(42, 5, "<!-- gitops:plan -->\npasted by someone", author="mallory")
+    ws = checkout_like_gitlab(origin, tmp_path / "ws", "churn#prod#1")
+    variables = {
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "5",
+        "CI_MERGE_REQUEST_TITLE": "Tune churn",
+        "CI_COMMIT_SHA": origin.dev.rev(),
+        "CI_API_V4_URL": forge.gitlab_url,
+    }
+    run = run_gitlab(tmp_path, ws, variables)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "merge request !5: Tune churn" in run.stdout
+    assert "not commenting on merge request !5: GitLab's CI_JOB_TOKEN cannot write" in run.stdout
+    assert "GITOPS_TOKEN" in run.stdout
+    assert "HTTP 401" not in run.stdout + run.stderr
+    assert "#5" not in run.stdout
+    assert forge.find(forge="gitlab") == []  # the token kind is checked before any request
+    assert run.summary.count("## Deployment plan") == 1

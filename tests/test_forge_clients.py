@@ -297,6 +297,24 @@ def test_gitlab_job_token_gets_a_clear_message_and_sends_nothing(gl: ForgeServer
     assert JOB_TOKEN not in str(info.value)
 
 
+def test_gitlab_job_token_fails_before_any_request_even_with_our_marker_in_a_note(
+    gl: ForgeServer,
+) -> None:
+    gl.add_note(42, 5, f"{marker('r')}\npasted", "alice")
+    client = gitlab(gl, JOB_TOKEN, kind="job")
+    with pytest.raises(ForgePermissionError, match="GITOPS_TOKEN"):
+        client.upsert_comment(5, "r", "x")
+    with pytest.raises(ForgePermissionError, match="GITOPS_TOKEN"):
+        client.whoami()
+    assert client.request_count == 0
+    assert gl.find(forge="gitlab") == []
+
+
+def test_each_forge_names_its_pull_requests_its_own_way(gl: ForgeServer) -> None:
+    assert gitlab(gl).pr_name(7) == "merge request !7"
+    assert GitHub(gl.github_url, REPO, "ghp_x" * 4).pr_name(7) == "pull request #7"
+
+
 def test_gitlab_job_token_can_record_deployments(gl: ForgeServer) -> None:
     client = gitlab(gl, JOB_TOKEN, kind="job")
     sha = gl.branch_sha(42, "main")

@@ -137,7 +137,7 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
 
     reporter.log(f"gitops: {ctx.platform} {ctx.event} event on {ctx.ref or '(no ref)'}")
     if ctx.pr_number is not None:
-        reporter.log(f"pull request #{ctx.pr_number}: {ctx.pr_title}")
+        reporter.log(f"{ctx.pr_label}: {ctx.pr_title}")
     deleted = ctx.event == EventKind.TAG_DELETE
     if ctx.platform != Platform.LOCAL:
         checkout.mark_safe_directory(repo)

@@ -58,6 +58,14 @@ class Context:
         return self.ref.removeprefix("refs/tags/") if self.ref.startswith("refs/tags/") else None
 
     @property
+    def pr_label(self) -> str:
+        """How the platform names the PR/MR: "pull request #7" on GitHub, "merge request !7" on
+        GitLab (``#7`` is an issue there)."""
+        if self.platform == Platform.GITLAB:
+            return f"merge request !{self.pr_number}"
+        return f"pull request #{self.pr_number}"
+
+    @property
     def repo_url(self) -> str:
         if not (self.server_url and self.repository):
             return ""

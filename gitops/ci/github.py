@@ -1,7 +1,29 @@
 """GitHub Actions: the Context from ``GITHUB_*`` and the event payload; outputs, summary, logs.
 
-Workflow commands are parsed from our stdout, so every untrusted string we print is escaped
-(GitHub's ``%``/CR/LF rules) and free text goes between ``::stop-commands::`` markers.
+The runner (actions/runner) reads workflow commands from our stdout one line at a time
+(``StreamReader.ReadLine`` in ``src/Runner.Sdk/ProcessInvoker.cs``: a line ends at LF, CR or
+CRLF). Its parser (``src/Runner.Common/ActionCommand.cs``, called for every line by
+``ActionCommandManager.TryProcessCommand``) knows two forms:
+
+- ``::name props::data``: ``TryParseV2`` trims leading whitespace (.NET ``TrimStart``), then
+  needs ``::`` at the very start;
+- ``##[name props]data``: the legacy ``TryParse`` looks for ``##[`` *anywhere* in the line.
+
+Either form names a registered command (``error``, ``add-mask``, ``set-output``, ``group``,
+``stop-commands``, ...). While ``::stop-commands::T`` is in force every command is parsed but
+ignored, legacy ones too, until the token ``T`` comes back (as ``::T::`` or ``##[T]``).
+
+So every line we print goes through ``command_safe``: one visible line (CR, LF and other controls
+shown as escapes, ``safetext.visible``), ``##[`` written ``##\\[`` wherever it is, and a line that
+starts with ``::`` after trimming gets a ``\\`` in front of it. Free text is also put between
+``::stop-commands::`` markers, and command data is escaped with GitHub's ``%``/CR/LF rules; ``##[``
+in the data of our own ``::error::`` is never parsed (``TryParseV2`` took the line), but it is
+written ``##\\[`` too, so the log viewer shows no ``##[error]`` line of someone else's.
+
+The runner's ``IndexOf``/``StartsWith`` are culture-sensitive (ICU), which skips "ignorable"
+characters such as U+200B; so the breaks are visible ASCII, never an invisible character, and
+invisible characters are shown as escapes anyway. (The parser then takes the command name from
+fixed offsets, so an ignorable character inside ``##[`` cannot yield a valid name either.)
 """
 
 from __future__ import annotations
@@ -16,8 +38,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gitops.ci.context import ZERO_SHA, Context, EventKind, Platform
-from gitops.ci.reporter import Reporter
+from gitops.ci.reporter import Reporter, lines_of
 from gitops.errors import UsageError
+from gitops.safetext import visible, without_nul
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
 
@@ -128,6 +151,15 @@ def context_from_env(env: Mapping[str, str]) -> Context:
     )
 
 
+def command_safe(text: str) -> str:
+    """One log line the runner cannot act on, whatever ``text`` holds (see the module doc)."""
+    line = visible(text).replace("##[", "##\\[")
+    body = line.lstrip()  # Python strips at least what .NET's TrimStart strips
+    if body.startswith("::"):
+        line = line[: len(line) - len(body)] + "\\" + body
+    return line
+
+
 def escape_data(text: str) -> str:
     """A workflow command's message: ``%``, CR and LF escaped as GitHub's toolkit does."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -136,6 +168,12 @@ def escape_data(text: str) -> str:
 def escape_property(text: str) -> str:
     """A workflow command's property value: also ``:`` and ``,``."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command_data(text: str) -> str:
+    """The data of ``::error::``/``::warning::``/``::group::``: each line made visible and free of
+    ``##[``, then joined with LF, which ``escape_data`` turns into ``%0A`` (one log line)."""
+    return escape_data("\n".join(visible(line).replace("##[", "##\\[") for line in lines_of(text)))
 
 
 class GitHubReporter(Reporter):
@@ -150,46 +188,45 @@ class GitHubReporter(Reporter):
         self._summary = env.get("GITHUB_STEP_SUMMARY", "")
 
     def log(self, message: str) -> None:
-        self._print(self._safe_line(message))
-
-    def _safe_line(self, text: str) -> str:
-        """One log line that cannot start a workflow command, whatever it contains."""
-        text = text.replace("\r", "\\r").replace("\n", "\\n")
-        return text if not text.lstrip().startswith("::") else " " + text
+        self._print(command_safe(self.redact(message)))
 
     def log_block(self, text: str) -> None:
+        """Each line made command-safe, and between ``stop-commands`` markers besides, with a
+        token nobody can guess (the text was made before the token)."""
         token = secrets.token_hex(16)
         self._print(f"::stop-commands::{token}")
-        for line in text.splitlines():
-            self._print(line.replace("\r", "\\r"))
+        for line in lines_of(self.redact(text)):
+            self._print(command_safe(line))
         self._print(f"::{token}::")
 
     def error(self, message: str, file: str | None = None, line: int | None = None) -> None:
         props = []
         if file:
-            props.append(f"file={escape_property(file)}")
+            props.append(f"file={escape_property(visible(file))}")
         if line:
             props.append(f"line={line}")
         joined = (" " + ",".join(props)) if props else ""
-        self._print(f"::error{joined}::{escape_data(message)}")
+        self._print(f"::error{joined}::{command_data(self.redact(message))}")
 
     def warning(self, message: str) -> None:
-        self._print(f"::warning::{escape_data(message)}")
+        self._print(f"::warning::{command_data(self.redact(message))}")
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        self._print(f"::group::{escape_data(title)}")
+        self._print(f"::group::{command_data(self.redact(title))}")
         try:
             yield
         finally:
             self._print("::endgroup::")
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
+        """Outputs keep their line breaks (a heredoc each); NUL becomes U+FFFD (an output often
+        ends up in an environment variable, where NUL cannot be)."""
         if not self._output:
             return
         with open(self._output, "a", encoding="utf-8") as out:
             for name, value in values.items():
-                value = self.redact(value)
+                value = without_nul(self.redact(value))
                 delimiter = f"ghadelimiter_{uuid.uuid4()}"
                 while delimiter in value:  # cannot happen with a fresh uuid, but never risk it
                     delimiter = f"ghadelimiter_{uuid.uuid4()}"
@@ -198,11 +235,13 @@ class GitHubReporter(Reporter):
     def write_summary(self, markdown: str) -> None:
         if not self._summary:
             return
-        markdown = self.redact(markdown)
+        markdown = without_nul(self.redact(markdown))
         data = markdown.encode("utf-8")
         if len(data) > SUMMARY_LIMIT - 1024:
             note = "\n\n_(summary cut: over GitHub's 1 MiB limit; the full text is in the log)_\n"
             cut = data[: SUMMARY_LIMIT - 1024].decode("utf-8", "ignore")
             markdown = cut[: cut.rfind("\n") + 1] + note
         with open(self._summary, "a", encoding="utf-8") as out:
+            if out.tell() > 0:  # after an earlier step's (or our own) text: a blank line first
+                out.write("\n")
             out.write(markdown if markdown.endswith("\n") else markdown + "\n")

@@ -3,6 +3,11 @@
 A dotenv report is strict (GitLab: one ``KEY=value`` per line, no quotes or newlines, at most
 5 KB and 20 variables on GitLab.com), so values are single-line and the full outputs also go to
 a JSON file beside it that later jobs can read as an artifact.
+
+GitLab's log viewer (``Gitlab::Ci::Ansi2json::Converter``) opens and closes a collapsible section
+on ``section_start:<ts>:<name>[options]\\r\\e[0K`` anywhere in the trace, and a bare CR drops
+what the line held so far. Every line we print is one visible line (``safetext.visible``: CR, ESC
+and other controls shown as escapes), so no string can open, close or hide anything.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gitops.ci.context import ZERO_SHA, Context, EventKind, Platform
-from gitops.ci.reporter import Reporter
-from gitops.markdown import strip_control
+from gitops.ci.reporter import Reporter, lines_of
+from gitops.safetext import one_line, visible, well_formed, without_nul
 
 DOTENV_LIMIT = 5 * 1024
 _SECTION_ID = re.compile(r"[^a-z0-9_]")
@@ -92,20 +97,25 @@ class GitLabReporter(Reporter):
         self._dotenv = workspace / (env.get("GITOPS_DOTENV") or "gitops.env")
         self._json = self._dotenv.with_suffix(".json")
         self._summary = workspace / (env.get("GITOPS_SUMMARY") or "gitops-summary.md")
+        self._summary_started = False
 
     def error(self, message: str, file: str | None = None, line: int | None = None) -> None:
         where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
-        self._print(f"\x1b[31;1mERROR: {strip_control(where + message)}\x1b[0m")
+        self._print_colored("31;1", "ERROR: " + where + message)
 
     def warning(self, message: str) -> None:
-        self._print(f"\x1b[33;1mWARNING: {strip_control(message)}\x1b[0m")
+        self._print_colored("33;1", "WARNING: " + message)
+
+    def _print_colored(self, color: str, text: str) -> None:
+        for line in lines_of(self.redact(text)):
+            self._print(f"\x1b[{color}m{visible(line)}\x1b[0m")
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         section = _SECTION_ID.sub("_", title.lower())[:40] or "gitops"
         self._print(
             f"\x1b[0Ksection_start:{int(time.time())}:{section}[collapsed=true]\r\x1b[0K"
-            + strip_control(title)
+            + visible(self.redact(title))
         )
         try:
             yield
@@ -113,9 +123,11 @@ class GitLabReporter(Reporter):
             self._print(f"\x1b[0Ksection_end:{int(time.time())}:{section}\r\x1b[0K")
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
-        values = {k: self.redact(v) for k, v in values.items()}
+        """The JSON file holds every value whole (well-formed, NUL as U+FFFD, as on GitHub); the
+        dotenv file one line each (controls and line separators as spaces), as many as fit."""
+        values = {k: without_nul(self.redact(v)) for k, v in values.items()}
         self._json.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
-        lines = [f"{dotenv_name(k)}={strip_control(v)}" for k, v in values.items()]
+        lines = [f"{dotenv_name(k)}={one_line(v, show_invisible=False)}" for k, v in values.items()]
         kept: list[str] = []
         size = 0
         for line in sorted(lines, key=len):  # keep the most variables within the limit
@@ -132,4 +144,10 @@ class GitLabReporter(Reporter):
         self._dotenv.write_text(text, encoding="utf-8")
 
     def write_summary(self, markdown: str) -> None:
-        self._summary.write_text(self.redact(markdown), encoding="utf-8")
+        """Like GitHub's step summary: each call adds a section. The file starts empty in each
+        run (a workspace kept from an earlier job may still hold one)."""
+        markdown = well_formed(self.redact(markdown))
+        markdown = markdown if markdown.endswith("\n") else markdown + "\n"
+        with open(self._summary, "a" if self._summary_started else "w", encoding="utf-8") as out:
+            out.write("\n" + markdown if self._summary_started else markdown)
+        self._summary_started = True

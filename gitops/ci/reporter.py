@@ -2,7 +2,9 @@
 
 The terminal version is the base: plain lines on stdout/stderr. GitHub and GitLab subclasses
 add their own files and markers. Every line and file passes through ``redact``: a token can
-reach a message (a git error quoting a URL, say) but never the log.
+reach a message (a git error quoting a URL, say) but never the log. Any ``str`` can be printed:
+each line goes through ``safetext.visible`` (well-formed, controls and invisible characters shown
+as escapes), so no string can crash a writer, forge a line or drive the terminal.
 """
 
 from __future__ import annotations
@@ -11,7 +13,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from gitops.markdown import strip_control
+from gitops.safetext import visible
+
+
+def lines_of(text: str) -> list[str]:
+    """``text`` split at LF (CRLF counts as one), without the empty piece after a final newline;
+    any other line break is left for ``visible`` to show."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 class Reporter:
@@ -41,18 +52,23 @@ class Reporter:
         print(self.redact(line), file=sys.stderr, flush=True)
 
     def log(self, message: str) -> None:
-        self._print(strip_control(message))
+        self._print(visible(self.redact(message)))
 
     def log_block(self, text: str) -> None:
-        """Free text (tables, other tools' output): printed as is, never interpreted."""
-        self._print(text)
+        """Free text (tables, other tools' output): line by line, never interpreted."""
+        for line in lines_of(self.redact(text)):
+            self._print(visible(line))
 
     def error(self, message: str, file: str | None = None, line: int | None = None) -> None:
         where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
-        self._print_err(f"error: {where}{message}")
+        self._print_err_lines("error: " + where + message)
 
     def warning(self, message: str) -> None:
-        self._print_err(f"warning: {message}")
+        self._print_err_lines("warning: " + message)
+
+    def _print_err_lines(self, text: str) -> None:
+        for line in lines_of(self.redact(text)):
+            self._print_err(visible(line))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

@@ -80,25 +80,39 @@ def text_table(changes: Changes) -> str:
     return "\n".join(lines)
 
 
+UNKNOWN = "_(unknown)_"
+
+
 def markdown(changes: Changes, ctx: Context) -> str:
-    """The job summary: a table of moves with links to each tag and commit."""
+    """The job summary: a table of moves with links to each tag and commit.
+
+    A tag deleted in this event gets no link (it is gone); what git can no longer say about it
+    (the version a stage held before, a stage tag's version) reads "unknown", not blank, and
+    the move is by whoever deleted it (the run's actor).
+    """
+    deleted = {t.tag for t in changes.tags if t.deleted}
     out = ["## Registry stage moves", ""]
     if changes.moves:
         rows = []
         for m in changes.moves:
+            gone = m.tag in deleted
             to = code(short(m.to_version)) if m.to_version else "_(empty)_"
             if m.to_commit and ctx.commit_url(m.to_commit):
                 to += " (" + link(m.to_commit[:7], ctx.commit_url(m.to_commit)) + ")"
-            tag = link(m.tag, ctx.tag_url(m.tag)) if ctx.tag_url(m.tag) else code(m.tag)
+            if m.from_version:
+                before = code(short(m.from_version))
+            else:
+                before = UNKNOWN if gone else "_(empty)_"
+            by = m.actor or (ctx.actor if gone else "")
             rows.append(
                 [
                     code(m.artifact),
                     code(m.stage),
-                    code(short(m.from_version)) if m.from_version else "_(empty)_",
+                    before,
                     to,
                     m.kind,
-                    tag,
-                    escape(m.actor),
+                    _tag_cell(m.tag, gone, ctx),
+                    escape(by) if by else UNKNOWN,
                 ]
             )
         out.append(table(["Model", "Stage", "From", "To", "Change", "Tag", "By"], rows))
@@ -106,20 +120,38 @@ def markdown(changes: Changes, ctx: Context) -> str:
         out.append("No stage moved.")
     if changes.tags:
         out += ["", "### Tags in this event", ""]
-        rows = [
-            [
-                code(t.tag),
-                ("deleted " if t.deleted else "") + (t.event or "not a registry tag"),
-                code(t.artifact) if t.artifact else "",
-                code(short(t.version)) if t.version else "",
-                code(t.stage) if t.stage else "",
-            ]
-            for t in changes.tags
-        ]
-        out.append(table(["Tag", "Event", "Model", "Version", "Stage"], rows))
+        out.append(table(["Tag", "Event", "Model", "Version", "Stage"], _tag_rows(changes)))
     if ctx.run_url:
         out += ["", f"[Run]({ctx.run_url})"]
     return "\n".join(out) + "\n"
+
+
+def _tag_cell(tag: str, gone: bool, ctx: Context) -> str:
+    if gone:
+        return code(tag) + " (deleted)"
+    return link(tag, ctx.tag_url(tag)) if ctx.tag_url(tag) else code(tag)
+
+
+def _tag_rows(changes: Changes) -> list[list[str]]:
+    """One row per tag, filled from its name (and the registry, when git still has it)."""
+    rows = []
+    for t in changes.tags:
+        event = t.event or "not a registry tag"
+        registry_tag = t.event is not None
+        if t.version:
+            version = code(short(t.version))
+        else:
+            version = UNKNOWN if registry_tag and t.deleted else ""
+        rows.append(
+            [
+                code(t.tag) + (" (deleted)" if t.deleted else ""),
+                ("deleted " if t.deleted else "") + event,
+                code(t.artifact) if t.artifact else "",
+                version,
+                code(t.stage) if t.stage else "",
+            ]
+        )
+    return rows
 
 
 def empty_outputs() -> dict[str, str]:

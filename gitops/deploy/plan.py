@@ -7,7 +7,6 @@ one ``Action``; applying a plan twice does nothing the second time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -75,15 +74,6 @@ class Plan:
             "conflicts": self.conflicts,
             "actions": [a.to_json() for a in self.actions],
         }
-
-    def dumps(self) -> str:
-        """JSON with one action per line: readable, and written by json's fast C encoder."""
-        items = ",\n".join("  " + json.dumps(a.to_json()) for a in self.actions)
-        conflicts = json.dumps(self.conflicts)
-        return (
-            f'{{"changes": {len(self.changes)}, "conflicts": {conflicts}, "actions": [\n'
-            f"{items}\n]}}"
-        )
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,15 @@ class Forge(ABC):
     @abstractmethod
     def request_count(self) -> int: ...
 
+    def pr_name(self, number: int) -> str:
+        """How this forge names a PR/MR in text for people: ``pull request #7`` on GitHub."""
+        return f"pull request #{number}"
+
+    def check_can_comment(self) -> None:
+        """Raise ``ForgePermissionError`` when the token can never write comments, before any
+        request (GitLab's job token). Other refusals only show when the forge answers."""
+        return None
+
     def upsert_comment(
         self, number: int, key: str, body: str, mode: str = "update", full_text_at: str = ""
     ) -> CommentResult:
@@ -107,6 +116,7 @@ class Forge(ABC):
         start = self.request_count
         if mode == "off":
             return CommentResult("skipped", "", False, 0)
+        self.check_can_comment()  # anyone can paste our marker: never look for it in vain
         tagged = marker(key)
         text, truncated = fit_body(f"{tagged}\n{body}", self.comment_limit, full_text_at)
         existing: Comment | None = None

@@ -70,7 +70,15 @@ class GitLab(Forge):
     def _mr_url(self, iid: int) -> str:
         return f"{self.server_url}/{self.project}/-/merge_requests/{iid}"
 
+    def pr_name(self, number: int) -> str:
+        return f"merge request !{number}"  # GitLab's own reference; #7 is an issue
+
+    def check_can_comment(self) -> None:
+        self._needs_write_token("write merge request comments")
+
     def whoami(self) -> str:
+        """Our username; the job token cannot read ``/user`` (it would be a bare 401)."""
+        self._needs_write_token("tell whose comments are ours (GET /user)")
         if not self._login:
             self._login = self.http.request("GET", "/user").json()["username"]
         return self._login

@@ -21,6 +21,7 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from gitops.errors import GitopsError
+from gitops.safetext import well_formed
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "gitops-ml (+https://github.com/gitops-ml/gitops)"
@@ -146,7 +147,11 @@ class ForgeSession:
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, self.url(path), params=params, json=json, timeout=self.timeout
+                method,
+                self.url(path),
+                params=params,
+                json=_well_formed(json),
+                timeout=self.timeout,
             )
         except requests.exceptions.RetryError as exc:
             reason = self.redact(f"gave up after retries: {exc}")
@@ -194,6 +199,18 @@ class ForgeSession:
                 query = {**(query or {}), "page": int(next_page)}
             else:
                 url = None
+
+
+def _well_formed(value: Any) -> Any:
+    """Every string of a JSON body encodable as UTF-8 (surrogate pairs joined, lone ones as
+    U+FFFD): the forge would refuse ``\\ud83d`` escapes, or store them as garbage."""
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, Mapping):
+        return {_well_formed(k): _well_formed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_well_formed(v) for v in value]
+    return value
 
 
 def forge_message(response: requests.Response) -> str:

@@ -93,7 +93,7 @@ class ManifestDriver(Driver):
             pr = self.forge.open_pr(outcome.details["branch"], outcome.details["base"], title, body)
             # pending: nothing runs the new version until someone merges the PR
             details = outcome.details | {"pr_url": pr.url, "pr_number": pr.number, "pending": True}
-            message = f"PR #{pr.number} proposes {_wanted(values)}: {pr.url}"
+            message = f"{self.forge.pr_name(pr.number)} proposes {_wanted(values)}: {pr.url}"
             return DeployOutcome(True, message, details)
         except GitopsError as exc:  # YamlFileError is one: bad path, missing key, bad YAML
             return DeployOutcome(False, str(exc))

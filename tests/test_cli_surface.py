@@ -1,0 +1,53 @@
+"""The command line explains itself and speaks one JSON: every positional argument has help, and
+``plan --json`` and ``apply --json`` have one shape and one format (apply adds the results)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from deploy_fixtures import command_env, gitops, registry_repo
+
+from gitops.cli import build_parser
+from gitops.jsonout import dumps
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def test_every_positional_of_every_command_has_help() -> None:
+    commands = subcommands()
+    assert {"register", "assign", "promote", "deprecate", "plan", "apply"} <= set(commands)
+    missing = [
+        f"{name} {action.dest}"
+        for name, parser in commands.items()
+        for action in parser._actions
+        if not action.option_strings and not (action.help and action.help != argparse.SUPPRESS)
+    ]
+    assert missing == []
+
+
+def test_deprecate_help_explains_its_positionals(tmp_path: Path) -> None:
+    text = gitops(tmp_path, "deprecate", "--help").stdout
+    positionals = text.split("positional arguments:", 1)[1].split("options:", 1)[0]
+    for name, words in (("name", "deprecate it"), ("version", "deregister"), ("stage", "unassign")):
+        [line] = [x for x in positionals.splitlines() if x.strip().startswith(name + " ")]
+        assert words in line, line
+
+
+def test_plan_and_apply_json_share_shape_and_format(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    config = {"environments": {"prod": {"stage": "prod", "deploy": command_env(log)}}}
+    repo = registry_repo(tmp_path / "r", config)
+    plan_text = gitops(repo.path, "plan", "--json").stdout
+    apply = gitops(repo.path, "apply", "--dry-run", "--json")
+    assert apply.returncode == 0, apply.stderr
+    plan, applied = json.loads(plan_text), json.loads(apply.stdout)
+    assert list(applied) == [*plan, "results"]
+    assert applied["actions"] == plan["actions"] and applied["results"]
+    for text in (plan_text, apply.stdout):  # one format: the CLI's (and GTO's) indent of 4
+        assert text == dumps(json.loads(text)) + "\n"
+    assert apply.stdout.startswith(plan_text.removesuffix("\n}\n"))
