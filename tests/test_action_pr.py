@@ -56,7 +56,8 @@ def test_pr_plan_becomes_the_sticky_comment(
         assert run.code == 0, run.stdout + run.stderr
     [comment] = forge.comments("acme/models", 7)
     assert comment.body.startswith("<!-- gitops:plan -->")
-    assert comment.body.count("Deployment plan") == 1 and comment.body.endswith("|\n")
+    assert comment.body.count("Deployment plan") == 1
+    assert comment.body.endswith("Not observed (their drivers cannot look): prod.\n")
     assert "| `prod` | `churn` | deploy | _(none)_ | `v1.0.0` |" in comment.body
     assert run.outputs["comment-url"].endswith(f"#issuecomment-{comment.id}")
     assert "comment unchanged" in run.stdout  # same plan: no write at all
@@ -73,7 +74,7 @@ def test_fork_pr_writes_the_plan_to_the_summary_and_passes(
     assert run.code == 0
     assert "::warning::not commenting on pull request #7: the token is read-only" in run.stdout
     assert run.summary.count("## Deployment plan") == 1  # once, not once more for the comment
-    assert run.summary.endswith("|\n")
+    assert run.summary.endswith(".\n") and not run.summary.endswith("\n\n")
     assert run.outputs["comment-url"] == ""
     assert forge.requests == []  # nothing was even tried
 
