@@ -24,6 +24,7 @@ from typing import Any
 
 from gitops.config import Environment, GitopsConfig
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
+from gitops.deploy.drivers.command import TAIL_LINES
 from gitops.deploy.drivers.registry import make_driver
 from gitops.deploy.health import check_health
 from gitops.deploy.plan import (
@@ -351,7 +352,9 @@ class Applier:
                 if not healthy:
                     outcome = DeployOutcome(False, health_why, outcome.details)
         back = _tails(outcome)
-        tails = {k: [*tails[k], *(f"(rollback) {line}" for line in back[k])][-50:] for k in tails}
+        tails = {
+            k: [*tails[k], *(f"(rollback) {line}" for line in back[k])][-TAIL_LINES:] for k in tails
+        }
         if outcome.ok:
             message = f"rolled back to {action.from_version}: {action.to_version} failed: {why}"
             return self._result(action, "rolled-back", message, action.from_version, **tails)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from gitops.forge.base import Comment, Deployment, Forge, ForgePermissionError, PullRequest
 from gitops.forge.http import ForgeError, ForgeSession, RetryPolicy
+from gitops.text import shorten
 
 COMMENT_LIMIT = 65_536
 ACTIONS_BOT = "github-actions[bot]"
@@ -175,7 +176,7 @@ class GitHub(Forge):
         body: dict[str, Any] = {
             "ref": ref if is_tag else sha,
             "environment": environment,
-            "description": description[:140],
+            "description": shorten(description, 140),
             "payload": dict(payload or {}),
             "auto_merge": False,  # a tag cannot be merged; GitHub's default would try
             "required_contexts": [],  # the registry already decided; do not wait for checks
@@ -192,7 +193,7 @@ class GitHub(Forge):
     ) -> None:
         body = {
             "state": state,
-            "description": description[:140],
+            "description": shorten(description, 140),
             "environment": deployment.environment,
         }
         if url:
@@ -202,7 +203,7 @@ class GitHub(Forge):
     def set_commit_status(
         self, sha: str, state: str, context: str, description: str = "", url: str = ""
     ) -> None:
-        body = {"state": state, "context": context, "description": description[:140]}
+        body = {"state": state, "context": context, "description": shorten(description, 140)}
         if url:
             body["target_url"] = url
         self._write("POST", self._path(f"/statuses/{sha}"), body)

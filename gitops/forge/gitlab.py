@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from gitops.forge.base import Comment, Deployment, Forge, ForgePermissionError, PullRequest
 from gitops.forge.http import ForgeError, ForgeSession, RetryPolicy
+from gitops.text import shorten
 
 COMMENT_LIMIT = 1_000_000
 JOB_TOKEN_ADVICE = (
@@ -217,7 +218,11 @@ class GitLab(Forge):
         self, sha: str, state: str, context: str, description: str = "", url: str = ""
     ) -> None:
         self._needs_write_token("set commit statuses")
-        body = {"state": COMMIT_STATES[state], "name": context, "description": description[:255]}
+        body = {
+            "state": COMMIT_STATES[state],
+            "name": context,
+            "description": shorten(description, 255),
+        }
         if url:
             body["target_url"] = url
         self.http.request("POST", self._path(f"/statuses/{sha}"), json=body)

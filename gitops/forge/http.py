@@ -22,6 +22,7 @@ from urllib3.util.retry import Retry
 
 from gitops.errors import GitopsError
 from gitops.safetext import well_formed
+from gitops.text import shorten
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "gitops-ml (+https://github.com/gitops-ml/gitops)"
@@ -219,9 +220,9 @@ def forge_message(response: requests.Response) -> str:
         data = response.json()
     except ValueError:
         text = response.text.strip()
-        return text[:300] if text else response.reason or "no message"
+        return shorten(text, 300) if text else response.reason or "no message"
     if not isinstance(data, dict):
-        return str(data)[:300]
+        return shorten(str(data), 300)
     message = data.get("message") or data.get("error") or response.reason or "no message"
     if isinstance(message, (dict, list)):
         message = _flatten(message)
@@ -232,7 +233,7 @@ def forge_message(response: requests.Response) -> str:
     ]
     if details:
         message = f"{message} ({'; '.join(d for d in details if d)})"
-    return str(message)[:1000]
+    return shorten(str(message), 1000)
 
 
 def _flatten(value: Any) -> str:
