@@ -8,6 +8,7 @@ a push, our copy of a remote branch); a branch people use moves by compare-and-s
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from io import BytesIO
 from pathlib import Path
@@ -23,12 +24,20 @@ REGULAR = (0o100644, 0o100755)
 Entry = tuple[bytes, int, str]  # (binary object id, mode, name), as GitPython reads trees
 
 
-def open_repo(path: Path) -> git.Repo:
-    """The repository at ``path`` (work tree or bare), as a clear error when it is not one."""
+def open_repo(path: Path, owner: object | None = None) -> git.Repo:
+    """The repository at or above ``path``, as a clear error when there is none.
+
+    GitPython keeps ``git cat-file`` processes for reads and its repository objects live in
+    reference cycles, so they would linger until a garbage collection: with an ``owner``, they
+    end as soon as the owner does.
+    """
     try:
-        return git.Repo(path)
+        repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise GitopsError(f"{path} is not a git repository") from None
+    if owner is not None:
+        weakref.finalize(owner, repo.close)
+    return repo
 
 
 def _store(repo: git.Repo, kind: bytes, data: bytes) -> bytes:
@@ -103,4 +112,14 @@ def mode_of(repo: git.Repo, commit: str, path: str) -> int | None:
 
 def set_ref(repo: git.Repo, ref: str, sha: str) -> None:
     """Point a private ref at ``sha`` (a loose-ref write, no git process)."""
-    git.SymbolicReference.create(repo, ref, sha, force=True)
+    try:
+        git.SymbolicReference.create(repo, ref, sha, force=True)
+    except OSError as exc:  # another writer holds its lock
+        raise GitopsError(f"cannot set {ref} in {repo.working_dir}: {exc}") from None
+
+
+def drop_ref(repo: git.Repo, ref: str) -> None:
+    """Remove a private ref that ``set_ref`` wrote. Only its loose file: in the rare case that
+    a ``git pack-refs`` packed it meanwhile, it stays (rewriting packed-refs without git's
+    lock is what GitPython would do, and a stray private ref harms nothing)."""
+    Path(git.SymbolicReference(repo, ref).abspath).unlink(missing_ok=True)

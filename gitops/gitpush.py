@@ -288,12 +288,6 @@ def push(
     return results
 
 
-def outgoing_ref(dst: str) -> str:
-    """The private local ref a commit is pushed from (GitPython reports per ref only for a
-    named source); one per destination, overwritten by the next push to it."""
-    return "refs/gitops/outgoing/" + dst.removeprefix("refs/")
-
-
 def push_commit(
     repo: git.Repo,
     remote: str,
@@ -302,9 +296,17 @@ def push_commit(
     env: Mapping[str, str] | None = None,
     timeout: float = PUSH_TIMEOUT,
 ) -> RefPush:
-    """Push ``commit`` to the remote ref ``dst`` (a fast-forward or a new ref, never forced)."""
-    from gitops.gitcommit import set_ref
+    """Push ``commit`` to the remote ref ``dst`` (a fast-forward or a new ref, never forced).
 
-    src = outgoing_ref(dst)
+    GitPython reports per ref only for a named source, so the commit gets a private ref for the
+    push: named after the commit, so that threads or processes pushing from one clone never
+    push each other's commits, and removed afterwards.
+    """
+    from gitops.gitcommit import drop_ref, set_ref
+
+    src = f"refs/gitops/outgoing/{commit}"
     set_ref(repo, src, commit)
-    return push(repo, remote, [(src, dst)], env=env, timeout=timeout)[0]
+    try:
+        return push(repo, remote, [(src, dst)], env=env, timeout=timeout)[0]
+    finally:
+        drop_ref(repo, src)

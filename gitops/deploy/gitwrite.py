@@ -9,26 +9,24 @@ reason and what to change (``gitops.gitpush``); retrying would not help.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-import re
 import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.errors import GitopsError
-from gitops.gitpush import push_commit
+from gitops.gitpush import hide_userinfo, push_commit
 
 if TYPE_CHECKING:
     import git
 
-_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
-
 
 def _stderr(proc: subprocess.CompletedProcess[bytes]) -> str:
     """git's complaint, without credentials a remote URL may carry (``https://x:token@``)."""
-    return _URL_CREDENTIALS.sub(r"\1***@", proc.stderr.decode("utf-8", "replace")).strip()
+    return hide_userinfo(proc.stderr.decode("utf-8", "replace")).strip()
 
 
 class Rejected(GitopsError):
@@ -51,7 +49,7 @@ class GitWriter:
         if self._repo is None:
             from gitops.gitcommit import open_repo
 
-            self._repo = open_repo(self.work)
+            self._repo = open_repo(self.work, owner=self)
         return self._repo
 
     def left(self, what: str) -> float:
@@ -139,7 +137,8 @@ class GitWriter:
         result = push_commit(self.repo(), self.remote, commit, ref, timeout=self.left("git push"))
         if result.status == "race":
             raise Rejected(f"{branch} moved on {self.remote} ({result.reason})")
-        set_ref(self.repo(), f"refs/remotes/{self.remote}/{branch}", commit)
+        with contextlib.suppress(GitopsError):  # our view of the remote; the next fetch sets it
+            set_ref(self.repo(), f"refs/remotes/{self.remote}/{branch}", commit)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer).returncode == 0

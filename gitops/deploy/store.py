@@ -11,6 +11,7 @@ commit, so the branch is the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -218,7 +219,7 @@ class BranchStore(StateStore):
         from gitops.gitcommit import commit_files, open_repo, set_ref
 
         if self._repo is None:
-            self._repo = open_repo(self.repo)
+            self._repo = open_repo(self.repo, owner=self)
         files = {f"{n}.json": state.environments[n].dump().encode() for n in state.dirty}
         # made by gitops; the actor is named in the message
         commit = commit_files(self._repo, revision, files, message, BOT)
@@ -232,7 +233,8 @@ class BranchStore(StateStore):
                 raise StaleState(
                     f"{self.description} moved ({pushed.reason}): another run wrote first"
                 )
-            set_ref(self._repo, self.cache_ref, commit)
+            with contextlib.suppress(GitopsError):  # only saves the next fetch some work
+                set_ref(self._repo, self.cache_ref, commit)
             return
         try:
             run_git(self.repo, "update-ref", self.ref, commit, revision or "0" * 40)

@@ -332,12 +332,15 @@ def push_tags(repo: Path | str, tags: list[str], remote: str = "origin") -> None
 
     handle = open_repo(git.repo_root(Path(repo)))
     pending = [f"refs/tags/{t}" for t in tags]
-    for attempt in range(TAG_PUSH_ATTEMPTS):
-        results = push(handle, remote, [(ref, ref) for ref in pending], no_verify=True)
-        pending = [r.ref for r in results if r.status == "race"]
-        if not pending:
-            return
-        time.sleep(0.2 * (attempt + 1))
+    try:
+        for attempt in range(TAG_PUSH_ATTEMPTS):
+            results = push(handle, remote, [(ref, ref) for ref in pending], no_verify=True)
+            pending = [r.ref for r in results if r.status == "race"]
+            if not pending:
+                return
+            time.sleep(0.2 * (attempt + 1))
+    finally:
+        handle.close()
     names = ", ".join(ref.removeprefix("refs/tags/") for ref in pending)
     raise GitopsError(f"pushing {names} to {remote} kept losing races with other pushes")
 
