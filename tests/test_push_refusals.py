@@ -179,16 +179,17 @@ def test_threads_deploying_from_one_clone_lose_no_update(work: Repo, origin: Pat
     assert git(work.path, "for-each-ref", "refs/gitops/outgoing") == ""  # none left behind
 
 
-def _children(name: str) -> list[str]:
-    """Our child processes running ``name`` (Linux's /proc)."""
+def _children(name: str, cwd: Path) -> list[str]:
+    """Our child processes running ``name`` in ``cwd`` (Linux's /proc)."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            where = Path(os.readlink(proc / "cwd"))
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and name in cmdline:
+        if ppid == os.getpid() and name in cmdline and where == cwd.resolve():
             found.append(cmdline)
     return found
 
@@ -197,9 +198,9 @@ def _children(name: str) -> list[str]:
 def test_the_writers_git_processes_end_with_it(work: Repo) -> None:
     writer = GitWriter(work.path, "origin", "Deploy Bot <bot@example.com>", 60.0)
     writer.commit(work.rev(), FILE, "image: v3\n", "deploy v3")
-    assert _children("cat-file")  # GitPython reads objects through long-lived cat-file
+    assert _children("cat-file", work.path)  # GitPython reads through long-lived cat-file
     del writer
-    assert _children("cat-file") == []
+    assert _children("cat-file", work.path) == []
 
 
 # -- the registry's --push ----------------------------------------------------------------------
