@@ -11,7 +11,8 @@ Per write, in one process (medians of N, the two alternating so load hits both a
   index), push, update-ref (8 processes); GitPython: push only.
 
 Then whole processes, for what a one-shot command pays: ``import git`` alone, and a fresh
-interpreter pushing one new tag the way ``--push`` did (``run_git``) and does (``push_tags``).
+interpreter pushing one new tag the way ``--push`` did (``run_git``), does (``push_tags``: one
+``git push --porcelain`` read by gitops.gitpush's rules) and would with GitPython.
 
     .venv/bin/python benchmarks/gitwrite.py [--repeat 30] [--files 3000]
 """
@@ -151,9 +152,9 @@ def show(title: str, times: dict[str, list[float]]) -> None:
     for name, values in times.items():
         low = min(values) * 1000
         print(f"  {name:28s} median {medians[name]:7.1f} ms   best {low:7.1f} ms")
-    names = list(medians)
-    if len(names) == 2:
-        print(f"  ratio {names[1]} / {names[0]}: {medians[names[1]] / medians[names[0]]:.2f}")
+    first, *others = list(medians)
+    for name in others:
+        print(f"  ratio {name} / {first}: {medians[name] / medians[first]:.2f}")
 
 
 def main() -> None:
@@ -200,13 +201,18 @@ def main() -> None:
             sh(work, "tag", "-a", "-m", "bench", name, "main", env=WHO)
             return code.replace("TAG", name)
 
-        # both import the registry's write module first: the difference is the push alone
-        before = "from pathlib import Path; from gitops.registry import write, git; "
-        before += "git.run_git(Path('.'), 'push', '--no-verify', 'origin', 'refs/tags/TAG')"
-        now = "from gitops.registry import write; write.push_tags('.', ['TAG'])"
-        times: dict[str, list[float]] = {"run_git push (before)": [], "push_tags (GitPython)": []}
+        # each imports the registry's write module first: the difference is the push alone
+        ways = {
+            "run_git push (before)": "from pathlib import Path; from gitops.registry import "
+            "write, git; git.run_git(Path('.'), 'push', '--no-verify', 'origin', 'refs/tags/TAG')",
+            "push_plain (now)": "from gitops.registry import write; write.push_tags('.', ['TAG'])",
+            "GitPython push": "from gitops.registry import write; from gitops import gitpush, "
+            "gitcommit; gitpush.push(gitcommit.open_repo(gitcommit.Path('.')), 'origin', "
+            "[('refs/tags/TAG', 'refs/tags/TAG')], no_verify=True)",
+        }
+        times: dict[str, list[float]] = {name: [] for name in ways}
         for _ in range(repeat):
-            for name, code in (("run_git push (before)", before), ("push_tags (GitPython)", now)):
+            for name, code in ways.items():
                 times[name] += whole_process(tag_push(code), 1, work)
         show("whole process: import the write module, push one new tag", times)
         print(f"remote now has {len(sh(bare, 'tag', '-l').splitlines())} tags")

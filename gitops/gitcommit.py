@@ -16,12 +16,22 @@ from pathlib import Path
 import git
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb.base import IStream
+from gitdb.db import LooseObjectDB
 
 from gitops.errors import GitopsError
 
 TREE = 0o040000
 REGULAR = (0o100644, 0o100755)
 Entry = tuple[bytes, int, str]  # (binary object id, mode, name), as GitPython reads trees
+
+
+class _ObjectDB(git.GitCmdObjectDB):
+    """GitPython's default object database (reads through a long-lived ``git cat-file``), but
+    new objects are written as loose objects in Python by gitdb's writer (GitPython's own
+    before 3.2, which now runs one ``git hash-object`` per object: three per commit)."""
+
+    def store(self, istream: IStream) -> IStream:
+        return LooseObjectDB.store(self, istream)
 
 
 def open_repo(path: Path, owner: object | None = None) -> git.Repo:
@@ -32,7 +42,7 @@ def open_repo(path: Path, owner: object | None = None) -> git.Repo:
     end as soon as the owner does.
     """
     try:
-        repo = git.Repo(path, search_parent_directories=True)
+        repo = git.Repo(path, odbt=_ObjectDB, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise GitopsError(f"{path} is not a git repository") from None
     if owner is not None:

@@ -16,7 +16,9 @@ import base64
 import logging
 import os
 import re
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from gitops.errors import GitopsError
@@ -206,21 +208,88 @@ def _refused(where: str, failures: list[tuple[str, str]], said: list[str], done:
     return "\n".join(parts)
 
 
-def _classify(info: PushInfo) -> tuple[Status | None, str]:
-    """(status, git's reason); status None means refused."""
+class _Answer(NamedTuple):
+    """git's answer for one ref, whoever read it (GitPython's ``PushInfo`` or ``--porcelain``):
+    ``outcome`` is ok, up to date, rejected, remote rejected, remote failure or error."""
+
+    ref: str
+    outcome: str
+    summary: str
+
+
+def _from_info(info: PushInfo) -> _Answer:
     from git.remote import PushInfo
 
-    summary = info.summary.strip()
+    flags = info.flags
+    outcome = (
+        "up to date"
+        if flags & PushInfo.UP_TO_DATE
+        else "rejected"
+        if flags & PushInfo.REJECTED
+        else "remote rejected"
+        if flags & PushInfo.REMOTE_REJECTED
+        else "remote failure"
+        if flags & PushInfo.REMOTE_FAILURE
+        else "error"
+        if flags & PushInfo.ERROR
+        else "ok"
+    )
+    return _Answer(info.remote_ref_string, outcome, info.summary.strip())
+
+
+def _from_porcelain(line: str) -> _Answer | None:
+    """``<flag> TAB <from>:<to> TAB <summary>``, as ``git push --porcelain`` prints each ref."""
+    flag, _, rest = line.partition("\t")
+    refs, _, summary = rest.partition("\t")
+    if len(flag) != 1 or flag not in " +-*!=" or ":" not in refs:
+        return None
+    if flag == "=":
+        outcome = "up to date"
+    elif flag != "!":
+        outcome = "ok"
+    else:
+        kinds = ("[rejected]", "[remote rejected]", "[remote failure]")
+        outcome = next((k[1:-1] for k in kinds if summary.startswith(k)), "error")
+    return _Answer(refs.rpartition(":")[2], outcome, summary.strip())
+
+
+def _classify(answer: _Answer) -> tuple[Status | None, str]:
+    """(status, git's reason); status None means refused."""
+    summary = answer.summary
     reason = summary[summary.find("(") + 1 : summary.rfind(")")] if "(" in summary else summary
-    tag = info.remote_ref_string.startswith("refs/tags/")
-    if info.flags & PushInfo.UP_TO_DATE:
-        return "up to date", summary
-    if info.flags & PushInfo.REJECTED:
+    if answer.outcome in ("ok", "up to date"):
+        return ("pushed" if answer.outcome == "ok" else "up to date"), summary
+    if answer.outcome == "rejected":  # a tag never moves: for a tag, any rejection is final
+        tag = answer.ref.startswith("refs/tags/")
         return (None if tag or reason not in _RACE_REJECTED else "race"), reason
-    if info.flags & (PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE | PushInfo.ERROR):
-        race = info.flags & PushInfo.REMOTE_REJECTED and any(s in reason for s in _RACE_REMOTE)
-        return ("race" if race else None), reason or summary
-    return "pushed", summary
+    race = answer.outcome == "remote rejected" and any(s in reason for s in _RACE_REMOTE)
+    return ("race" if race else None), reason or summary
+
+
+def _conclude(
+    answers: list[_Answer],
+    wanted: Sequence[str],
+    where: str,
+    lines: list[str],
+    redact: Callable[[str], str],
+) -> list[RefPush]:
+    """The per-ref results, or ``PushRefused`` naming every refused ref (and what landed)."""
+    said = [redact(x) for x in _remote_lines(lines)]
+    results: list[RefPush] = []
+    failures: list[tuple[str, str]] = []
+    for answer in answers:
+        status, reason = _classify(answer)
+        if status is None:
+            failures.append((answer.ref, redact(reason)))
+        else:
+            results.append(RefPush(answer.ref, status, redact(reason)))
+    missing = set(wanted) - {r.ref for r in results} - {r for r, _ in failures}
+    failures += [(ref, "git reported nothing for it") for ref in sorted(missing)]
+    if failures:
+        done = [_short(r.ref) for r in results if r.status != "race"]
+        guarded = any(s in why for _, why in failures for s in _GUARDED)
+        raise PushRefused(_refused(where, failures, said, done), guarded=guarded)
+    return results
 
 
 def _worth_keeping(line: str) -> bool:
@@ -230,18 +299,20 @@ def _worth_keeping(line: str) -> bool:
     return line.startswith(("fatal:", "error:")) or bool(_remote_lines([line]))
 
 
-def _failed(exc: git.GitCommandError, where: str, said: list[str], timeout: float) -> PushError:
+def _failed(status: object, where: str, said: list[str]) -> PushError:
     """The whole push failed, no ref reported: refused credentials, or no way there."""
-    if exc.status == -9 or "kill_after_timeout" in str(exc.stderr):
-        return PushUnreachable(f"git push to {where}: no answer within {timeout:g} s")
     kept = [line for line in said if _worth_keeping(line)]
-    detail = "\n".join(kept[-30:]) or f"git exited with {exc.status}"
+    detail = "\n".join(kept[-30:]) or f"git exited with {status}"
     if any(s in detail.lower() for s in _AUTH):
         text = f"git push to {where} was refused:\n{detail}\nhint: {_TOKEN_HINT}"
         return PushRefused(text, credentials=True)
-    if exc.status == 128:
+    if status == 128:
         return PushUnreachable(f"cannot reach {where} to push:\n{detail}")
     return PushError(f"git push to {where} failed:\n{detail}")
+
+
+def _environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    return {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
 
 
 def push(
@@ -252,40 +323,63 @@ def push(
     timeout: float = PUSH_TIMEOUT,
     no_verify: bool = False,
 ) -> list[RefPush]:
-    """Push each (local ref, remote ref) pair, never forced. Returns one ``RefPush`` per ref
-    when each was pushed, was already there, or lost a race; raises ``PushRefused`` when any
-    was refused, ``PushUnreachable`` when the remote could not be reached. ``no_verify``: skip
-    the local pre-push hook, as GTO does for tags."""
+    """Push each (local ref, remote ref) pair with GitPython, never forced. Returns one
+    ``RefPush`` per ref when each was pushed, was already there, or lost a race; raises
+    ``PushRefused`` when any was refused, ``PushUnreachable`` when the remote could not be
+    reached. ``no_verify``: skip the local pre-push hook, as GTO does for tags."""
     import git
 
     redact = redactor(remote, env)
     where = redact(remote)
     lines = _line_collector()
     specs = [f"{src}:{dst}" for src, dst in refspecs]
-    run_env = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    options = {"no_verify": True} if no_verify else {}
     try:
-        options = {"no_verify": True} if no_verify else {}
         infos = git.Remote(repo, remote).push(
-            specs, progress=lines, env=run_env, kill_after_timeout=timeout, **options
+            specs, progress=lines, env=_environment(env), kill_after_timeout=timeout, **options
         )
     except git.GitCommandError as exc:
-        raise _failed(exc, where, [redact(x) for x in lines.lines], timeout) from None
-    said = [redact(x) for x in _remote_lines(lines.lines)]
-    results: list[RefPush] = []
-    failures: list[tuple[str, str]] = []
-    for info in infos:
-        status, reason = _classify(info)
-        if status is None:
-            failures.append((info.remote_ref_string, redact(reason)))
-        else:
-            results.append(RefPush(info.remote_ref_string, status, redact(reason)))
-    missing = {dst for _, dst in refspecs} - {r.ref for r in results} - {r for r, _ in failures}
-    failures += [(ref, "git reported nothing for it") for ref in sorted(missing)]
-    if failures:
-        done = [_short(r.ref) for r in results if r.status != "race"]
-        guarded = any(s in why for _, why in failures for s in _GUARDED)
-        raise PushRefused(_refused(where, failures, said, done), guarded=guarded)
-    return results
+        if exc.status == -9 or "kill_after_timeout" in str(exc.stderr):
+            raise PushUnreachable(f"git push to {where}: no answer within {timeout:g} s") from None
+        raise _failed(exc.status, where, [redact(x) for x in lines.lines]) from None
+    answers = [_from_info(info) for info in infos]
+    return _conclude(answers, [dst for _, dst in refspecs], where, lines.lines, redact)
+
+
+def push_plain(
+    root: Path,
+    remote: str,
+    refspecs: Sequence[tuple[str, str]],
+    env: Mapping[str, str] | None = None,
+    timeout: float = PUSH_TIMEOUT,
+    no_verify: bool = False,
+) -> list[RefPush]:
+    """``push`` through one ``git push --porcelain`` process, read with the same rules: for a
+    one-shot command (``--push`` of new tags), where importing GitPython costs more than the
+    push itself (benchmarks/gitwrite.py)."""
+    redact = redactor(remote, env)
+    where = redact(remote)
+    argv = ["git", "-C", str(root), "push", "--porcelain", *(["--no-verify"] if no_verify else [])]
+    argv += ["--", remote, *(f"{src}:{dst}" for src, dst in refspecs)]
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            timeout=timeout,
+            env={**os.environ, **_environment(env)},
+            check=False,
+        )
+    except FileNotFoundError:
+        raise PushError("git is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise PushUnreachable(f"git push to {where}: no answer within {timeout:g} s") from None
+    # git pads sideband lines with blanks (to wipe progress meters): strip them as GitPython does
+    lines = [line.rstrip() for line in proc.stderr.decode("utf-8", "replace").splitlines()]
+    out = proc.stdout.decode("utf-8", "replace").splitlines()
+    answers = [a for line in out if (a := _from_porcelain(line)) is not None]
+    if not answers:
+        raise _failed(proc.returncode, where, [redact(x) for x in lines])
+    return _conclude(answers, [dst for _, dst in refspecs], where, lines, redact)
 
 
 def push_commit(

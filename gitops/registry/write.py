@@ -323,24 +323,22 @@ def push_tags(repo: Path | str, tags: list[str], remote: str = "origin") -> None
     A tag the remote refuses (a protected tag, a hook, a name already taken by another tag)
     fails at once with git's reason (``PushRefused``, naming the tags that did land). A tag that
     lost a race (another push was writing the same name) is pushed again: it then lands, is
-    found already there, or is refused as taken.
+    found already there, or is refused as taken. One ``git push --porcelain`` read by
+    ``gitops.gitpush``'s rules: in a one-shot command GitPython's import would cost more than
+    the push (benchmarks/gitwrite.py).
     """
     if not tags:
         return
-    from gitops.gitcommit import open_repo
-    from gitops.gitpush import push
+    from gitops.gitpush import push_plain
 
-    handle = open_repo(git.repo_root(Path(repo)))
+    root = git.repo_root(Path(repo))
     pending = [f"refs/tags/{t}" for t in tags]
-    try:
-        for attempt in range(TAG_PUSH_ATTEMPTS):
-            results = push(handle, remote, [(ref, ref) for ref in pending], no_verify=True)
-            pending = [r.ref for r in results if r.status == "race"]
-            if not pending:
-                return
-            time.sleep(0.2 * (attempt + 1))
-    finally:
-        handle.close()
+    for attempt in range(TAG_PUSH_ATTEMPTS):
+        results = push_plain(root, remote, [(ref, ref) for ref in pending], no_verify=True)
+        pending = [r.ref for r in results if r.status == "race"]
+        if not pending:
+            return
+        time.sleep(0.2 * (attempt + 1))
     names = ", ".join(ref.removeprefix("refs/tags/") for ref in pending)
     raise GitopsError(f"pushing {names} to {remote} kept losing races with other pushes")
 
