@@ -27,8 +27,9 @@ Entry = tuple[bytes, int, str]  # (binary object id, mode, name), as GitPython r
 
 class _ObjectDB(git.GitCmdObjectDB):
     """GitPython's default object database (reads through a long-lived ``git cat-file``), but
-    new objects are written as loose objects in Python by gitdb's writer (GitPython's own
-    before 3.2, which now runs one ``git hash-object`` per object: three per commit)."""
+    new objects are written in Python by the loose-object writer it inherits from gitdb: the
+    installed GitPython (3.2) overrides that with one ``git hash-object`` per object, three
+    processes per commit, which made a commit cost as much as the plumbing it replaces."""
 
     def store(self, istream: IStream) -> IStream:
         return LooseObjectDB.store(self, istream)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from deploy_fixtures import ROOT, command_env, read_log, registry_repo
+from deploy_fixtures import ROOT, command_env, gitops, read_log, registry_repo
 from gitutil import git
 
 from gitops.deploy.state import Deployed, LiveState
@@ -200,6 +200,29 @@ def test_a_protected_state_branch_fails_at_once_with_gits_reason(tmp_path: Path)
     assert "gave up" not in text and "conflict" not in text
     assert runs.read_text() == "run\n"  # exactly one push attempt
     assert git(bare, "branch", "--list", "gitops/state") == ""
+
+
+def test_apply_against_a_protected_state_branch_deploys_nothing_and_says_why(
+    tmp_path: Path,
+) -> None:
+    """The run the issue saw: ``apply`` in CI with the state branch protected. It stops at its
+    first write (taking the lock), before any deploy, with git's reason and the hint."""
+    log = tmp_path / "deploys.log"
+    config = {
+        "state": {"store": "branch"},
+        "environments": {"prod": {"stage": "prod", "deploy": command_env(log)}},
+    }
+    bare, (clone,) = _origin_and_clones(tmp_path, config, n=1)
+    refusal = "echo 'GH006: Protected branch update failed' >&2; exit 1"
+    runs = _server_hook(bare, "pre-receive", refusal)
+    result = gitops(clone, "apply")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "GH006: Protected branch update failed" in result.stderr
+    assert "(pre-receive hook declined)" in result.stderr
+    assert "hint: branch gitops/state is protected" in result.stderr
+    assert "Traceback" not in result.stderr and "gave up" not in result.stderr
+    assert runs.read_text() == "run\n"
+    assert read_log(log) == []  # nothing deployed without a record of it
 
 
 def test_a_lost_race_on_the_server_is_retried_and_loses_no_update(tmp_path: Path) -> None:
