@@ -13,7 +13,6 @@ environment only, and every message is scrubbed of them.
 from __future__ import annotations
 
 import base64
-import logging
 import os
 import re
 import subprocess
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from gitops.errors import GitopsError
 
-if TYPE_CHECKING:  # GitPython is imported by the first push: its exceptions cost nothing
+if TYPE_CHECKING:  # GitPython (and logging) come with the first push: the exceptions are free
+    import logging
+
     import git
     from git.remote import PushInfo
 
@@ -105,15 +106,10 @@ def _line_collector() -> git.RemoteProgress:
     return Lines()
 
 
-class _QuietPushWarning(logging.Filter):
+def _quiet(record: logging.LogRecord) -> bool:
     """GitPython logs git's stderr as a warning when a ref is rejected; it is in our message,
     and with the remote's URL in it, it must not reach the log on its own."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Error lines received while pushing")
-
-
-logging.getLogger("git.remote").addFilter(_QuietPushWarning())
+    return not str(record.msg).startswith("Error lines received while pushing")
 
 
 def hide_userinfo(url: str) -> str:
@@ -327,8 +323,13 @@ def push(
     ``RefPush`` per ref when each was pushed, was already there, or lost a race; raises
     ``PushRefused`` when any was refused, ``PushUnreachable`` when the remote could not be
     reached. ``no_verify``: skip the local pre-push hook, as GTO does for tags."""
+    import logging
+
     import git
 
+    logger = logging.getLogger("git.remote")
+    if _quiet not in logger.filters:
+        logger.addFilter(_quiet)
     redact = redactor(remote, env)
     where = redact(remote)
     lines = _line_collector()
