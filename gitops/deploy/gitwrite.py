@@ -1,32 +1,36 @@
 """Commit one file change on a branch's tip and push it, never forced and never through the
-user's work tree: git plumbing in a private index, so a CI checkout at a tag, a dirty work tree
-or another checked-out branch are all fine. A push that is not a fast-forward raises
-``Rejected``: the caller fetches, redoes its change on the new tip and tries again.
+user's work tree: the commit is made in memory with GitPython (``gitops.gitcommit``), so a CI
+checkout at a tag, a dirty work tree or another checked-out branch are all fine. A push that
+lost a race (not a fast-forward, or the remote's ref moved under it) raises ``Rejected``: the
+caller fetches, redoes its change on the new tip and tries again. A push the remote refuses (a
+protected branch, a hook, a token that may not write) raises ``PushRefused`` at once with git's
+reason and what to change (``gitops.gitpush``); retrying would not help.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-import re
 import subprocess
-import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.errors import GitopsError
+from gitops.gitpush import hide_userinfo, push_commit
 
-_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+if TYPE_CHECKING:
+    import git
 
 
-def _stderr(proc: subprocess.CompletedProcess[bytes], also_stdout: bool = False) -> str:
+def _stderr(proc: subprocess.CompletedProcess[bytes]) -> str:
     """git's complaint, without credentials a remote URL may carry (``https://x:token@``)."""
-    raw = (proc.stdout + proc.stderr) if also_stdout else proc.stderr
-    return _URL_CREDENTIALS.sub(r"\1***@", raw.decode("utf-8", "replace")).strip()
+    return hide_userinfo(proc.stderr.decode("utf-8", "replace")).strip()
 
 
 class Rejected(GitopsError):
-    """The push was not a fast-forward: someone else moved the branch first."""
+    """The push lost a race: someone else moved the branch first."""
 
 
 class GitWriter:
@@ -37,19 +41,28 @@ class GitWriter:
         self.work, self.remote = work, remote
         self.deadline = time.monotonic() + timeout
         name, _, email = author.removesuffix(">").rpartition(" <")
-        self.identity = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        self.identity = (name, email)
+        self._repo: git.Repo | None = None
+
+    def repo(self) -> git.Repo:
+        """The GitPython repository, opened once (it keeps a ``cat-file`` process for reads)."""
+        if self._repo is None:
+            from gitops.gitcommit import open_repo
+
+            self._repo = open_repo(self.work, owner=self)
+        return self._repo
+
+    def left(self, what: str) -> float:
+        """Seconds left in the deploy's time budget, or an error when none are."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise GitopsError(f"out of time before {what}")
+        return left
 
     def run(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise GitopsError(f"out of time before git {args[0]}")
+        left = self.left(f"git {args[0]}")
         base = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
         try:
             return subprocess.run(
@@ -107,30 +120,25 @@ class GitWriter:
             raise GitopsError(f"{file} is not UTF-8 text") from None
 
     def commit(self, parent: str, file: str, text: str, message: str) -> str:
-        """A commit on ``parent`` with ``file`` replaced, made in a private index."""
-        mode = self.out("ls-tree", parent, "--", file).split(" ", 1)[0]
-        if mode not in ("100644", "100755"):
+        """A commit on ``parent`` with ``file`` (an existing regular file) replaced."""
+        from gitops.gitcommit import REGULAR, commit_files, mode_of
+
+        repo = self.repo()
+        if mode_of(repo, parent, file) not in REGULAR:
             raise GitopsError(f"{file} is not a regular file at {parent[:12]}")
-        blob = self.out("hash-object", "-w", "--stdin", stdin=text.encode("utf-8"))
-        with tempfile.TemporaryDirectory(prefix="gitops-index-") as tmp:
-            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            self.out("read-tree", parent, env=index)
-            self.out("update-index", "--cacheinfo", f"{mode},{blob},{file}", env=index)
-            tree = self.out("write-tree", env=index)
-        return self.out(
-            "commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), env=self.identity
-        )
+        return commit_files(repo, parent, {file: text.encode("utf-8")}, message, self.identity)
 
     def push(self, commit: str, branch: str) -> None:
-        """A plain push (never forced); ``Rejected`` when it is not a fast-forward."""
-        proc = self.run("push", "--porcelain", self.remote, f"{commit}:refs/heads/{branch}")
-        if proc.returncode == 0:
-            self.run("update-ref", f"refs/remotes/{self.remote}/{branch}", commit)
-            return
-        text = _stderr(proc, also_stdout=True)
-        if any(s in text for s in ("fetch first", "non-fast-forward", "cannot lock ref")):
-            raise Rejected(f"{branch} moved on {self.remote}")
-        raise GitopsError(f"git push {self.remote} {branch} failed: {text}")
+        """A plain push (never forced): ``Rejected`` when it lost a race, ``PushRefused`` when
+        the remote will not take it, ``PushUnreachable`` when it cannot be reached."""
+        from gitops.gitcommit import set_ref
+
+        ref = f"refs/heads/{branch}"
+        result = push_commit(self.repo(), self.remote, commit, ref, timeout=self.left("git push"))
+        if result.status == "race":
+            raise Rejected(f"{branch} moved on {self.remote} ({result.reason})")
+        with contextlib.suppress(GitopsError):  # our view of the remote; the next fetch sets it
+            set_ref(self.repo(), f"refs/remotes/{self.remote}/{branch}", commit)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer).returncode == 0

@@ -50,4 +50,5 @@ def check_health(
         message = "; ".join(m for _, m in results)
         if all(ok for ok, _ in results):
             return True, message
-    return False, f"unhealthy after {check.retries + 1} tries: {message}"
+    tries = f"{check.retries + 1} tries" if check.retries else "1 try"
+    return False, f"unhealthy after {tries}: {message}"

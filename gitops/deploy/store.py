@@ -1,14 +1,17 @@
 """Where live state is kept, with compare-and-swap writes: a JSON file, or a git branch.
 
-Every write names the revision it was based on; if someone else wrote meanwhile the write is
-refused (``StaleState``) and ``update`` re-reads, re-applies the change and tries again. On the
-branch store the revision is the branch's commit and the refusal is git's own non-fast-forward
-rejection of a plain push: no lost update, and nothing is ever force-pushed. Each change is one
+Every write names the revision it was based on; if someone else wrote meanwhile the write loses
+the race (``StaleState``) and ``update`` re-reads, re-applies the change and tries again. On the
+branch store the revision is the branch's commit and a lost race is git's own answer to a plain
+push (non-fast-forward, or the remote's ref moved under it): no lost update, and nothing is ever
+force-pushed. A push the remote refuses (a protected branch, a hook, a token that may not write)
+is not a race: it fails at once with git's reason (``gitops.gitpush``). Each change is one
 commit, so the branch is the audit log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -18,14 +21,18 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from gitops.config import StateSettings
 from gitops.deploy.state import EnvironmentState, LiveState
 from gitops.errors import GitopsError
+from gitops.gitpush import PushError, hide_userinfo, push_commit, redactor
 from gitops.registry.git import run_git
+
+if TYPE_CHECKING:  # GitPython is imported by the first write: reads and plans never pay for it
+    import git
 
 T = TypeVar("T")
 BOT = ("gitops", "gitops@users.noreply.github.com")
@@ -58,7 +65,7 @@ class StateStore(ABC):
         """Read, change, write; on a conflict re-read and re-apply ``change`` (it is called
         again with fresh state, so it must decide from what it is given)."""
         names = list(environments)
-        for attempt in range(attempts):
+        for attempt in range(attempts):  # only lost races come round again; anything else raises
             state, revision = self.read(names)
             result = change(state)
             if not state.dirty:
@@ -69,7 +76,11 @@ class StateStore(ABC):
                 return result
             except StaleState:
                 time.sleep(min(0.05 * 2**attempt, 1.0) * random.random())
-        raise GitopsError(f"{self.description}: gave up after {attempts} conflicting writes")
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        raise GitopsError(
+            f"{self.description}: gave up after {tries}: every write lost a race with another "
+            "run writing the same state at the same time; run again"
+        )
 
 
 def _parse(text: bytes, where: str) -> EnvironmentState:
@@ -129,9 +140,11 @@ class BranchStore(StateStore):
     """``<environment>.json`` files on a dedicated branch, one commit per change, pushed
     without force.
 
-    Written with git plumbing (hash-object, mktree, commit-tree): no checkout, so the work tree
-    and the user's branches are never touched. Without a remote the branch is local and
-    ``update-ref``'s old-value check is the compare-and-swap.
+    Read with git plumbing (one fetch, one ``cat-file --batch``); written with GitPython: the
+    commit is made in memory on the revision read (``gitops.gitcommit``), so the work tree and
+    the user's branches are never touched, and pushed with per-ref results
+    (``gitops.gitpush``). Without a remote the branch is local and ``update-ref``'s old-value
+    check is the compare-and-swap.
     """
 
     def __init__(
@@ -145,9 +158,10 @@ class BranchStore(StateStore):
         self.git_env = git_env  # credentials for fetch/push, passed in the environment only
         self.ref = f"refs/heads/{branch}"
         self.cache_ref = f"refs/gitops/state/{branch}"  # our copy of the remote branch
-        where = f" on {remote}" if remote else ""
+        where = f" on {hide_userinfo(remote)}" if remote else ""
         self.description = f"state branch {branch}{where}"
         self._mutex = threading.Lock()  # environments apply in threads; git refs are not
+        self._repo: git.Repo | None = None  # opened at the first write
 
     def read(self, environments: Iterable[str]) -> tuple[LiveState, Any]:
         with self._mutex:
@@ -172,7 +186,8 @@ class BranchStore(StateStore):
             if "couldn't find remote ref" in str(exc):
                 run_git(self.repo, "update-ref", "-d", self.cache_ref)
                 return None
-            raise
+            text = redactor(self.remote, self.git_env)(str(exc)).partition(": ")[2]
+            raise GitopsError(f"{self.description}: cannot read it: {text}") from None
         return self._resolve(self.cache_ref)
 
     def _resolve(self, ref: str) -> str | None:
@@ -201,38 +216,25 @@ class BranchStore(StateStore):
         return state, revision
 
     def _write(self, state: LiveState, revision: Any, message: str) -> None:
-        entries: dict[str, str] = {}
-        if revision:
-            listing = run_git(self.repo, "ls-tree", revision).decode()
-            for line in listing.splitlines():
-                meta, _, path = line.partition("\t")
-                entries[path] = meta
-        for name in state.dirty:
-            data = state.environments[name].dump().encode()
-            blob = run_git(self.repo, "hash-object", "-w", "--stdin", stdin=data).decode().strip()
-            entries[f"{name}.json"] = f"100644 blob {blob}"
-        tree_text = "".join(f"{meta}\t{path}\n" for path, meta in sorted(entries.items()))
-        tree = run_git(self.repo, "mktree", stdin=tree_text.encode()).decode().strip()
-        parents = ["-p", revision] if revision else []
+        from gitops.gitcommit import commit_files, open_repo, set_ref
+
+        if self._repo is None:
+            self._repo = open_repo(self.repo, owner=self)
+        files = {f"{n}.json": state.environments[n].dump().encode() for n in state.dirty}
         # made by gitops; the actor is named in the message
-        args = ("commit-tree", tree, *parents, "-m", message)
-        commit = run_git(self.repo, *args, env=BOT_ENV).decode().strip()
+        commit = commit_files(self._repo, revision, files, message, BOT)
         if self.remote:
             try:
-                run_git(
-                    self.repo,
-                    "push",
-                    "--quiet",
-                    self.remote,
-                    f"{commit}:{self.ref}",
-                    env=self.git_env,
+                pushed = push_commit(self._repo, self.remote, commit, self.ref, self.git_env)
+            except PushError as exc:
+                hint = STATE_BRANCH_HINT if exc.guarded else ""
+                raise exc.prefixed(f"{self.description}: ", hint) from None
+            if pushed.status == "race":
+                raise StaleState(
+                    f"{self.description} moved ({pushed.reason}): another run wrote first"
                 )
-            except GitopsError as exc:
-                text = str(exc)
-                if any(s in text for s in ("rejected", "non-fast-forward", "fetch first")):
-                    raise StaleState(f"{self.description} moved: another run wrote first") from None
-                raise
-            run_git(self.repo, "update-ref", self.cache_ref, commit)
+            with contextlib.suppress(GitopsError):  # only saves the next fetch some work
+                set_ref(self._repo, self.cache_ref, commit)
             return
         try:
             run_git(self.repo, "update-ref", self.ref, commit, revision or "0" * 40)
@@ -240,12 +242,10 @@ class BranchStore(StateStore):
             raise StaleState(f"{self.description} moved: another run wrote first") from None
 
 
-BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT[0],
-    "GIT_AUTHOR_EMAIL": BOT[1],
-    "GIT_COMMITTER_NAME": BOT[0],
-    "GIT_COMMITTER_EMAIL": BOT[1],
-}
+STATE_BRANCH_HINT = (
+    "\nhint: gitops only ever fast-forwards the state branch, one commit per change: exempt it "
+    "from the rule, or keep the state on a branch no rule covers (state.branch in gitops.yaml)"
+)
 
 
 def has_remote(repo: Path, remote: str) -> bool:

@@ -6,6 +6,7 @@ annotated tags with ``git tag`` (argv only). Nothing is ever deleted or force-pu
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from gitops.errors import GitopsError, UsageError
@@ -317,8 +318,29 @@ def deprecate(
 
 
 def push_tags(repo: Path | str, tags: list[str], remote: str = "origin") -> None:
-    """Push the new tags; a plain push, never forced, so nothing on the remote is overwritten."""
+    """Push the new tags; a plain push, never forced, so nothing on the remote is overwritten.
+
+    A tag the remote refuses (a protected tag, a hook, a name already taken by another tag)
+    fails at once with git's reason (``PushRefused``, naming the tags that did land). A tag that
+    lost a race (another push was writing the same name) is pushed again: it then lands, is
+    found already there, or is refused as taken. One ``git push --porcelain`` read by
+    ``gitops.gitpush``'s rules: in a one-shot command GitPython's import would cost more than
+    the push (benchmarks/gitwrite.py).
+    """
     if not tags:
         return
+    from gitops.gitpush import push_plain
+
     root = git.repo_root(Path(repo))
-    git.run_git(root, "push", "--no-verify", remote, *(f"refs/tags/{t}" for t in tags))
+    pending = [f"refs/tags/{t}" for t in tags]
+    for attempt in range(TAG_PUSH_ATTEMPTS):
+        results = push_plain(root, remote, [(ref, ref) for ref in pending], no_verify=True)
+        pending = [r.ref for r in results if r.status == "race"]
+        if not pending:
+            return
+        time.sleep(0.2 * (attempt + 1))
+    names = ", ".join(ref.removeprefix("refs/tags/") for ref in pending)
+    raise GitopsError(f"pushing {names} to {remote} kept losing races with other pushes")
+
+
+TAG_PUSH_ATTEMPTS = 3
