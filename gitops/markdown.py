@@ -54,3 +54,15 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("\n", " ") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def code_block(text: str) -> str:
+    """Untrusted multi-line text, shown as it is: a fence longer than any backtick run inside,
+    so nothing in it can close the block; controls other than newlines made visible."""
+    from gitops.safetext import visible
+
+    lines = [visible(line) for line in well_formed(text).splitlines()] or [""]
+    body = "\n".join(lines)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{body}\n{fence}"

@@ -73,3 +73,19 @@ def test_gitlab_summary_starts_fresh_and_keeps_every_section(tmp_path: Path) -> 
     reporter.write_summary("## One")
     reporter.write_summary("## Two\n")
     assert (tmp_path / "gitops-summary.md").read_text() == "## One\n\n## Two\n"
+
+
+def test_errors_are_code_blocks_nothing_inside_can_close() -> None:
+    from gitops.ci.summary import errors_markdown
+
+    hostile = "push refused\nremote: ```\n<img src=x onerror=alert(1)>\n````` done \x1b[31m"
+    text = errors_markdown([hostile])
+    assert text.startswith("## Failed\n\n``````text\n")  # one backtick longer than inside
+    body = text.split("``````text\n", 1)[1].split("\n``````\n", 1)[0]
+    assert body.splitlines() == [
+        "push refused",
+        "remote: ```",
+        "<img src=x onerror=alert(1)>",
+        "````` done \\x1b[31m",
+    ]
+    assert text.endswith("``````\n\n")

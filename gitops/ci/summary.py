@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from gitops.ci.context import Context
-from gitops.markdown import code, escape, link, table
+from gitops.markdown import code, code_block, escape, link, table
 from gitops.registry.annotations import find_dvc_artifact
 from gitops.registry.moves import Changes, TagChange
 from gitops.registry.views import short
@@ -165,5 +165,6 @@ def errors_markdown(errors: list[str]) -> str:
     if not errors:
         return ""
     out = ["## Failed", ""]
-    out += [f"- {escape(error)}" for error in errors]
-    return "\n".join(out) + "\n\n"
+    for error in errors:
+        out += [code_block(error), ""]
+    return "\n".join(out) + "\n"
