@@ -109,3 +109,13 @@ class Repo:
 
     def rev(self, ref: str = "HEAD") -> str:
         return git(self.path, "rev-parse", f"{ref}^{{commit}}")
+
+
+def server_hook(bare: Path, name: str, body: str) -> Path:
+    """A hook on a bare remote that also counts its runs (one per push attempt) in
+    ``<name>.runs``; returns that file."""
+    runs = bare / f"{name}.runs"
+    path = bare / "hooks" / name
+    path.write_text(f"#!/bin/sh\necho run >> '{runs}'\n{body}\n")
+    path.chmod(0o755)
+    return runs

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gitutil import BASE_ENV, git
+from gitutil import BASE_ENV, git, server_hook
 
 from gitops.deploy.store import http_auth_env
 from gitops.gitcommit import open_repo
@@ -69,15 +69,6 @@ def commit_on(repo: Path, parent: str, message: str) -> str:
     """A new commit on ``parent`` (same tree), nowhere on a branch yet."""
     tree = git(repo, "rev-parse", f"{parent}^{{tree}}")
     return git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=WHO)
-
-
-def hook(bare: Path, name: str, body: str) -> Path:
-    """A server hook that also counts its runs in ``<name>.runs``."""
-    runs = bare / f"{name}.runs"
-    path = bare / "hooks" / name
-    path.write_text(f"#!/bin/sh\necho run >> '{runs}'\n{body}\n")
-    path.chmod(0o755)
-    return runs
 
 
 @pytest.fixture(params=["gitpython", "porcelain"])
@@ -137,7 +128,7 @@ def test_a_ref_that_moved_on_the_server_during_the_push_is_a_race(
     theirs = commit_on(work, "main", "theirs")
     git(work, "push", "-q", "origin", f"{theirs}:refs/heads/side")
     unquarantined = "env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY"
-    hook(bare, "pre-receive", f"{unquarantined} git update-ref refs/heads/main {theirs}")
+    server_hook(bare, "pre-receive", f"{unquarantined} git update-ref refs/heads/main {theirs}")
     result = push_to(work, commit_on(work, "main", "mine"), way)
     assert result == RefPush("refs/heads/main", "race", "failed to update ref")
     assert git(bare, "rev-parse", "main") == theirs
@@ -146,7 +137,9 @@ def test_a_ref_that_moved_on_the_server_during_the_push_is_a_race(
 def test_a_declining_pre_receive_hook_is_a_refusal_with_gits_reason(
     work: Path, bare: Path, way: str
 ) -> None:
-    runs = hook(bare, "pre-receive", "echo 'protected branch: main takes no pushes' >&2; exit 1")
+    runs = server_hook(
+        bare, "pre-receive", "echo 'protected branch: main takes no pushes' >&2; exit 1"
+    )
     before = git(bare, "rev-parse", "main")
     with pytest.raises(PushRefused) as caught:
         push_to(work, commit_on(work, "main", "x"), way)
@@ -162,7 +155,7 @@ def test_a_declining_pre_receive_hook_is_a_refusal_with_gits_reason(
 
 def test_a_declining_update_hook_is_a_refusal(work: Path, bare: Path, way: str) -> None:
     # the second line looks like a progress meter to GitPython ("<word>: <number>"): kept too
-    hook(bare, "update", 'echo "no pushes to $1" >&2; echo "rule: 2 violations" >&2; exit 1')
+    server_hook(bare, "update", 'echo "no pushes to $1" >&2; echo "rule: 2 violations" >&2; exit 1')
     with pytest.raises(PushRefused, match=r"refs/heads/main \(hook declined\)") as caught:
         push_to(work, commit_on(work, "main", "x"), way)
     assert "remote: no pushes to refs/heads/main\nremote: rule: 2 violations" in str(caught.value)
@@ -207,7 +200,9 @@ def test_a_tag_name_taken_by_other_content_is_a_refusal_not_a_race(
 def test_a_tag_refused_by_a_hook_says_so_and_names_the_tags_that_landed(
     work: Path, bare: Path, way: str
 ) -> None:
-    hook(bare, "update", 'case "$1" in *prod*) echo "tag $1 is protected" >&2; exit 1;; esac')
+    server_hook(
+        bare, "update", 'case "$1" in *prod*) echo "tag $1 is protected" >&2; exit 1;; esac'
+    )
     _tag(work, "churn@v1.0.0", "register")
     _tag(work, "churn#prod#1", "assign")
     refs = [(f"refs/tags/{t}", f"refs/tags/{t}") for t in ("churn@v1.0.0", "churn#prod#1")]
@@ -303,7 +298,7 @@ def test_git_output_reaches_no_log_on_its_own(
 ) -> None:
     """GitPython logs git's stderr (with the remote URL) as a warning on a rejection; the
     message we raise carries what matters, redacted."""
-    hook(bare, "pre-receive", "exit 1")
+    server_hook(bare, "pre-receive", "exit 1")
     with caplog.at_level(logging.DEBUG, logger="git"), pytest.raises(PushRefused):
         push_to(work, commit_on(work, "main", "x"), way)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

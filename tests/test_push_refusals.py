@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from gitutil import BASE_ENV, Repo, git
+from gitutil import BASE_ENV, Repo, git, server_hook
 
 from gitops.config import HealthCheck
 from gitops.deploy.drivers.base import DeployRequest
@@ -48,15 +48,6 @@ def work(tmp_path: Path, origin: Path) -> Repo:
     git(repo.path, "remote", "add", "origin", str(origin))
     git(repo.path, "push", "-q", "origin", "main")
     return repo
-
-
-def server_hook(bare: Path, name: str, body: str) -> Path:
-    """A hook on the remote that counts its runs (one per push attempt) in ``<name>.runs``."""
-    runs = bare / f"{name}.runs"
-    path = bare / "hooks" / name
-    path.write_text(f"#!/bin/sh\necho run >> '{runs}'\n{body}\n")
-    path.chmod(0o755)
-    return runs
 
 
 def request(repo: Path) -> DeployRequest:

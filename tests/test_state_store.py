@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from deploy_fixtures import ROOT, command_env, gitops, read_log, registry_repo
-from gitutil import git
+from gitutil import git, server_hook
 
 from gitops.deploy.state import Deployed, LiveState
 from gitops.deploy.store import BranchStore, FileStore, StaleState, http_auth_env
@@ -173,19 +173,10 @@ def test_push_credentials_reach_git_through_the_environment_only(repo) -> None:
 # -- a refused push is not a race ---------------------------------------------------------------
 
 
-def _server_hook(bare: Path, name: str, body: str) -> Path:
-    """A hook on the remote that counts its runs (one per push attempt) in ``<name>.runs``."""
-    runs = bare / f"{name}.runs"
-    path = bare / "hooks" / name
-    path.write_text(f"#!/bin/sh\necho run >> '{runs}'\n{body}\n")
-    path.chmod(0o755)
-    return runs
-
-
 def test_a_protected_state_branch_fails_at_once_with_gits_reason(tmp_path: Path) -> None:
     bare, (a,) = _origin_and_clones(tmp_path, {"environments": {}}, n=1)
     refusal = "protected branch: gitops/state takes no pushes from this user"
-    runs = _server_hook(bare, "pre-receive", f"echo '{refusal}' >&2; exit 1")
+    runs = server_hook(bare, "pre-receive", f"echo '{refusal}' >&2; exit 1")
     store = BranchStore(a, "gitops/state", "origin")
     started = time.monotonic()
     with pytest.raises(PushRefused) as caught:
@@ -214,7 +205,7 @@ def test_apply_against_a_protected_state_branch_deploys_nothing_and_says_why(
     }
     bare, (clone,) = _origin_and_clones(tmp_path, config, n=1)
     refusal = "echo 'GH006: Protected branch update failed' >&2; exit 1"
-    runs = _server_hook(bare, "pre-receive", refusal)
+    runs = server_hook(bare, "pre-receive", refusal)
     result = gitops(clone, "apply")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "GH006: Protected branch update failed" in result.stderr
@@ -244,7 +235,7 @@ def test_a_lost_race_on_the_server_is_retried_and_loses_no_update(tmp_path: Path
         "[ -e moved ] || { touch moved; env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY "
         f"git update-ref refs/heads/gitops/state {parked}; }}"
     )
-    runs = _server_hook(bare, "pre-receive", move)
+    runs = server_hook(bare, "pre-receive", move)
     BranchStore(a, "gitops/state", "origin").update(
         ["prod"], set_version("prod", "churn", "v2"), "a: churn v2"
     )
@@ -263,7 +254,7 @@ def test_a_store_that_always_loses_says_it_was_a_race_and_how_often(tmp_path: Pa
     # another writer that always gets there first: a new commit on the branch at every push
     who = "GIT_AUTHOR_NAME=o GIT_AUTHOR_EMAIL=o@x GIT_COMMITTER_NAME=o GIT_COMMITTER_EMAIL=o@x"
     ref = "refs/heads/gitops/state"
-    runs = _server_hook(
+    runs = server_hook(
         bare,
         "pre-receive",
         f"unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY\n"
