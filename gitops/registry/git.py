@@ -486,36 +486,61 @@ def _parse_commit_object(sha: str, body: bytes) -> CommitInfo:
 
 
 class Blobs(NamedTuple):
-    """Results of one batch read: the HEAD commit and a file's content at many commits."""
+    """A file at many commits, each distinct content read once, and the HEAD commit."""
 
     head: CommitInfo | None
-    files: dict[str, bytes | None]  # commit sha -> content (None when the file is absent)
+    files: dict[str, str | None]  # commit sha -> blob id of the file there (None: absent)
+    contents: dict[str, bytes]  # blob id -> content
+
+    def content_at(self, sha: str) -> bytes | None:
+        blob = self.files.get(sha)
+        return None if blob is None else self.contents[blob]
+
+
+_OBJECT_TYPES = (b"blob", b"commit", b"tree", b"tag")
 
 
 def read_files_at(repo: Path, path: str, commits: Iterable[str]) -> Blobs:
-    """HEAD's commit and ``path`` at each commit (and at HEAD), in one ``git cat-file`` process."""
+    """HEAD's commit and ``path`` at each commit (and at HEAD), in two ``git cat-file`` calls.
+
+    A file that rarely changes is the same blob at thousands of commits: its blob id at each
+    commit is asked first (``--batch-check``, a line each), then each distinct blob and the HEAD
+    commit are read once (``--batch``).
+    """
     wanted = list(dict.fromkeys(commits))
     specs = ["HEAD", f"HEAD:{path}"] + [f"{sha}:{path}" for sha in wanted]
-    out = run_git(repo, "cat-file", "--batch", stdin=("\n".join(specs) + "\n").encode())
-    pos = 0
-    results: list[tuple[str, bytes, str] | None] = []
-    for _ in specs:
-        eol = out.index(b"\n", pos)
-        header = out[pos:eol].split(b" ")
-        pos = eol + 1
-        if len(header) == 3 and header[1] in (b"blob", b"commit", b"tree", b"tag"):
-            size = int(header[2])
-            results.append((header[1].decode(), out[pos : pos + size], header[0].decode()))
-            pos += size + 1
-        else:  # "<spec> missing" or "<spec> ambiguous"
-            results.append(None)
+    out = run_git(
+        repo, "cat-file", "--batch-check", "--buffer", stdin=("\n".join(specs) + "\n").encode()
+    )
+    found: list[tuple[str, bytes] | None] = []  # (object id, type) of each spec, if any
+    for line in out.split(b"\n")[: len(specs)]:
+        # "<id> <type> <size>", or "<spec> missing" / "<spec> ambiguous" (a spec may hold spaces)
+        oid, _, rest = line.partition(b" ")
+        otype, _, size = rest.partition(b" ")
+        if otype in _OBJECT_TYPES and size.isdigit():
+            found.append((oid.decode(), otype))
+        else:
+            found.append(None)
+    if len(found) != len(specs):
+        raise GitopsError(f"git cat-file --batch-check answered {len(found)} of {len(specs)}")
 
-    def blob(result: tuple[str, bytes, str] | None) -> bytes | None:
-        return result[1] if result is not None and result[0] == "blob" else None
+    def blob_id(result: tuple[str, bytes] | None) -> str | None:
+        return result[0] if result is not None and result[1] == b"blob" else None
 
-    files = {sha: blob(result) for sha, result in zip(wanted, results[2:], strict=True)}
+    files = {sha: blob_id(result) for sha, result in zip(wanted, found[2:], strict=True)}
+    head_id = found[0][0] if found[0] is not None and found[0][1] == b"commit" else None
+    head_blob = blob_id(found[1])
+    blobs = {b for b in files.values() if b is not None}
+    if head_blob is not None:
+        blobs.add(head_blob)
+    objects = {head_id} if head_id is not None else set()
+    contents: dict[str, bytes] = {}
     head = None
-    if results[0] is not None and results[0][0] == "commit":
-        head = _parse_commit_object(results[0][2], results[0][1])
-        files[head.sha] = blob(results[1])
-    return Blobs(head=head, files=files)
+    for oid, otype, body in _cat_file(repo, [*objects, *sorted(blobs)]) if objects | blobs else ():
+        if otype == "commit" and oid == head_id:
+            head = _parse_commit_object(oid, body)
+        elif otype == "blob":
+            contents[oid] = body
+    if head is not None:
+        files[head.sha] = head_blob
+    return Blobs(head=head, files=files, contents=contents)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops.registry import git
-from gitops.registry.annotations import GtoConfig, parse_artifacts_yaml, read_gto_config
+from gitops.registry.annotations import ArtifactsYamlReader, GtoConfig, read_gto_config
 from gitops.registry.state import RegistryEvent, RegistryState, build_state
 from gitops.registry.tags import Event, is_valid_fullname, name_to_tag, parse_tag_parts
 
 if TYPE_CHECKING:
-    from gitops.registry.annotation_models import ArtifactAnnotation
+    from gitops.registry.annotations import Annotation
+
+Annotations = dict[str, dict[str, "Annotation"]]  # commit sha -> artifact name -> annotation
 
 
 class Registry(NamedTuple):
@@ -102,6 +104,7 @@ class RegistrySource(NamedTuple):
     events: list[RegistryEvent]  # of all records
     warnings: list[str]
     only: str | None = None  # the one artifact read (see ``read``)
+    memo: dict[str, Any] | None = None  # what ``registry`` works out once for every registry
 
     @classmethod
     def read(
@@ -130,7 +133,18 @@ class RegistrySource(NamedTuple):
             events = [e for e in events if e.artifact == only]
         version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
         blobs = git.read_files_at(root, config.index, version_commits)
-        return cls(root, config, records, blobs, include_lightweight, events, warnings, only)
+        return cls(root, config, records, blobs, include_lightweight, events, warnings, only, {})
+
+    def annotations(self) -> Annotations:
+        """``artifacts.yaml`` at each commit that has one, each distinct content parsed once.
+
+        Parsed on first use, not by ``read``: a command that finds its tag missing reads no
+        annotation (as GTO), so a broken file cannot fail it.
+        """
+        memo = self.memo if self.memo is not None else {}
+        if "annotations" not in memo:
+            memo["annotations"] = _parse_annotations(self.blobs, self.config.index)
+        return memo["annotations"]
 
     def registry(self, without: frozenset[str] = frozenset()) -> Registry:
         """The registry as if the tags named in ``without`` did not exist."""
@@ -144,10 +158,11 @@ class RegistrySource(NamedTuple):
         commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
         if self.blobs.head is not None:
             commits.setdefault(self.blobs.head.sha, self.blobs.head)
-        annotations = _parse_annotations(self.blobs.files, self.config.index)
+        annotations = self.annotations()
         head = self.blobs.head
         if self.only is not None and head is not None and head.sha in annotations:
             notes = annotations[head.sha]  # HEAD discovers only the artifact read
+            annotations = dict(annotations)
             annotations[head.sha] = {self.only: notes[self.only]} if self.only in notes else {}
         state = build_state(events, commits, annotations, self.blobs.head)
         return Registry(
@@ -170,17 +185,17 @@ def load_registry(
             gc.enable()
 
 
-def _parse_annotations(
-    files: dict[str, bytes | None], index: str
-) -> dict[str, dict[str, ArtifactAnnotation]]:
-    parsed_by_content: dict[bytes, dict[str, ArtifactAnnotation]] = {}
-    result: dict[str, dict[str, ArtifactAnnotation]] = {}
-    for sha, content in files.items():
-        if content is None:
+def _parse_annotations(blobs: git.Blobs, index: str) -> Annotations:
+    """Each distinct content parsed once; an error names the first commit that has it."""
+    reader = ArtifactsYamlReader()
+    by_blob: Annotations = {}
+    result: Annotations = {}
+    for sha, blob in blobs.files.items():
+        if blob is None:
             continue
-        if content not in parsed_by_content:
-            parsed_by_content[content] = parse_artifacts_yaml(
-                content, f"{index} (at commit {sha[:12]})"
-            )
-        result[sha] = parsed_by_content[content]
+        notes = by_blob.get(blob)
+        if notes is None:
+            where = f"{index} (at commit {sha[:12]})"
+            notes = by_blob[blob] = reader.parse(blobs.contents[blob], where)
+        result[sha] = notes
     return result
