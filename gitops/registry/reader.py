@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -41,14 +42,20 @@ class Registry(NamedTuple):
 
 
 def tag_events(
-    records: list[git.TagRecord], include_lightweight: bool, warnings: list[str]
+    records: list[git.TagRecord],
+    include_lightweight: bool,
+    warnings: list[str],
+    sources: list[str] | None = None,
 ) -> list[RegistryEvent]:
     """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127).
 
     A second ref to one tag object repeats its event: kept here, as GTO reads it, and skipped
     by ``build_state``, as GTO's ``add_event`` skips it (after its side effects).
+    ``sources`` (if given) gets the ref of each event and of each warning, in that order: each
+    record gives its event or warning alone, so a registry without some refs can filter them.
     """
     events: list[RegistryEvent] = []
+    warned: list[str] = []
     names: dict[str, str] = {}  # one string per artifact and stage name, shared by all events
     for record in records:
         ref, name, annotated, _, target_type, tagger, email, time, offset, message, commit = record
@@ -62,11 +69,15 @@ def tag_events(
                     f"tag {ref!r} holds a tag object named {name!r}, "
                     "which is not a registry tag; ignored"
                 )
+                if sources is not None:
+                    warned.append(ref)
                 continue
         if commit is None:
             warnings.append(
                 f"tag {ref!r} points at a {target_type or 'missing object'}, not a commit; ignored"
             )
+            if sources is not None:
+                warned.append(ref)
             continue
         artifact, kind, version, stage, _ = parsed
         artifact = names.setdefault(artifact, artifact)
@@ -87,6 +98,10 @@ def tag_events(
                 stage,
             )  # fmt: skip
         )
+        if sources is not None:
+            sources.append(ref)
+    if sources is not None:
+        sources += warned
     return events
 
 
@@ -128,12 +143,16 @@ class RegistrySource(NamedTuple):
             patterns = tuple(f"refs/tags/{prefix}{c}{g}" for c in "@#" for g in ("*", "*/**"))
         records = git.read_tags(root, patterns)
         warnings: list[str] = []
-        events = tag_events(records, include_lightweight, warnings)
+        sources: list[str] = []
+        events = tag_events(records, include_lightweight, warnings, sources)
         if only is not None:
-            events = [e for e in events if e.artifact == only]
+            kept = [i for i, e in enumerate(events) if e.artifact == only]
+            sources = [sources[i] for i in kept] + sources[len(events) :]
+            events = [events[i] for i in kept]
         version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
         blobs = git.read_files_at(root, config.index, version_commits)
-        return cls(root, config, records, blobs, include_lightweight, events, warnings, only, {})
+        memo: dict[str, Any] = {"sources": sources}
+        return cls(root, config, records, blobs, include_lightweight, events, warnings, only, memo)
 
     def annotations(self) -> Annotations:
         """``artifacts.yaml`` at each commit that has one, each distinct content parsed once.
@@ -146,25 +165,42 @@ class RegistrySource(NamedTuple):
             memo["annotations"] = _parse_annotations(self.blobs, self.config.index)
         return memo["annotations"]
 
-    def registry(self, without: frozenset[str] = frozenset()) -> Registry:
-        """The registry as if the tags named in ``without`` did not exist."""
+    def registry(
+        self, without: frozenset[str] = frozenset(), artifacts: Collection[str] | None = None
+    ) -> Registry:
+        """The registry as if the tags named in ``without`` did not exist; with ``artifacts``,
+        the state of those artifacts only (as in a full registry: each artifact's state depends
+        on its own tags alone), for comparing a few artifacts without building all the others.
+        """
         records, events, warnings = self.records, self.events, self.warnings
+        memo = self.memo if self.memo is not None else {}
         if without:
             records = [r for r in records if r.ref not in without]
-            warnings = []
-            events = tag_events(records, self.include_lightweight, warnings)
-            if self.only is not None:
-                events = [e for e in events if e.artifact == self.only]
-        commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
-        if self.blobs.head is not None:
-            commits.setdefault(self.blobs.head.sha, self.blobs.head)
+            if "sources" in memo:
+                sources = memo["sources"]
+                events = [e for e, r in zip(events, sources, strict=False) if r not in without]
+                warned = sources[len(self.events) :]
+                warnings = [w for w, r in zip(warnings, warned, strict=True) if r not in without]
+            else:
+                warnings = []
+                events = tag_events(records, self.include_lightweight, warnings)
+                if self.only is not None:
+                    events = [e for e in events if e.artifact == self.only]
+        if artifacts is not None:
+            events = [e for e in events if e.artifact in artifacts]
+        if "commits" not in memo:  # a commit a removed tag points at is not asked for
+            commits = {r.commit.sha: r.commit for r in self.records if r.commit is not None}
+            if self.blobs.head is not None:
+                commits.setdefault(self.blobs.head.sha, self.blobs.head)
+            memo["commits"] = commits
         annotations = self.annotations()
         head = self.blobs.head
-        if self.only is not None and head is not None and head.sha in annotations:
-            notes = annotations[head.sha]  # HEAD discovers only the artifact read
+        keep = {self.only} if self.only is not None else artifacts
+        if keep is not None and head is not None and head.sha in annotations:
+            notes = annotations[head.sha]  # HEAD discovers only the artifacts read
             annotations = dict(annotations)
-            annotations[head.sha] = {self.only: notes[self.only]} if self.only in notes else {}
-        state = build_state(events, commits, annotations, self.blobs.head)
+            annotations[head.sha] = {k: v for k, v in notes.items() if k in keep}
+        state = build_state(events, memo["commits"], annotations, self.blobs.head)
         return Registry(
             root=self.root, config=self.config, tags=records, state=state, warnings=warnings
         )
