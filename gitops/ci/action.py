@@ -98,7 +98,6 @@ def run(env: Mapping[str, str] | None = None) -> int:
 
 def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
     from gitops.ci import checkout, summary
-    from gitops.config import load_config
     from gitops.registry.moves import compute_changes
     from gitops.registry.reader import RegistrySource
 
@@ -110,7 +109,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
         checkout.mark_safe_directory(repo)
         with reporter.group("Fetch registry tags"):
             checkout.complete_checkout(ctx, repo, reporter, deleted=deleted)
-    config = load_config(repo, inputs.config)
+    config = None
+    if (repo / inputs.config).is_file():  # gitops.config imports pydantic: only for a config
+        from gitops.config import load_config
+
+        config = load_config(repo, inputs.config)
     if config is None:
         reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
 
@@ -133,8 +136,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
         step = deploy_step.run_deploys(
             inputs.command, ctx, config, changes, only, inputs.dry_run, reporter
         )
-    from gitops.ci.deploy_step import markdown as deploy_markdown
-    from gitops.ci.deploy_step import outputs as deploy_outputs
+    if step is not None:  # deploy_step imports the deploy and forge code (and requests)
+        from gitops.ci.deploy_step import markdown as deploy_markdown
+        from gitops.ci.deploy_step import outputs as deploy_outputs
+    else:
+        deploy_markdown, deploy_outputs = _no_deploy_markdown, _no_deploy_outputs
 
     outputs = summary.outputs(changes, repo) | deploy_outputs(step)
     outputs["comment-url"] = ""
@@ -148,6 +154,15 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter) -> int:
     reporter.set_outputs(outputs)
     reporter.write_summary(summary.markdown(changes, ctx) + deploy_markdown(step))
     return 1 if step is not None and step.failed else 0
+
+
+def _no_deploy_outputs(step: None) -> dict[str, str]:
+    """``deploy_step.outputs(None)``, without importing the deploy code."""
+    return {"plan": "[]", "deployments": "[]", "matrix": '{"include": []}'}
+
+
+def _no_deploy_markdown(step: None) -> str:
+    return ""
 
 
 def _event_tags(ctx: Context, inputs: Inputs) -> tuple[list[str], list[str]]:

@@ -160,16 +160,15 @@ class ArtifactsYamlReader:
     """
 
     def __init__(self) -> None:
-        self._pieces: dict[str, Any] = {}  # entry text -> (name, Annotation) or _SKIP
+        self._pieces: dict[bytes, Any] = {}  # entry text -> (name, Annotation) or _SKIP
 
     def parse(self, content: bytes, where: str) -> dict[str, Annotation]:
         from gitops.yaml12_fast import NotSimple, split_top_level
 
         try:
-            _, pieces = split_top_level(content.decode("utf-8"))
             result: dict[str, Annotation] = {}
             known = self._pieces
-            for piece in pieces:
+            for piece in split_top_level(content):
                 found = known.get(piece)
                 if found is None:
                     found = known[piece] = self._read_piece(piece)
@@ -177,16 +176,16 @@ class ArtifactsYamlReader:
                     raise NotSimple
                 result[found[0]] = found[1]
             return result
-        except (UnicodeDecodeError, NotSimple):
+        except NotSimple:
             return parse_artifacts_yaml_full(content, where)
 
     @staticmethod
-    def _read_piece(piece: str) -> Any:
+    def _read_piece(piece: bytes) -> Any:
         from gitops.yaml12_fast import NotSimple, load_entry
 
         try:
-            name, entry = load_entry(piece)
-        except NotSimple:
+            name, entry = load_entry(piece.decode("utf-8"))
+        except (UnicodeDecodeError, NotSimple):
             return _SKIP
         if type(name) is not str or not is_valid_name(name) or type(entry) is not dict:
             return _SKIP

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gitops.errors import GitopsError
 from gitops.registry import git
 from gitops.registry.annotations import ArtifactsYamlReader, GtoConfig, read_gto_config
 from gitops.registry.state import RegistryEvent, RegistryState, build_state
@@ -142,6 +143,9 @@ class RegistrySource(NamedTuple):
             # wildmatch's `*` stops at '/'; `*/**` covers the rest (`name#stage/sub`)
             patterns = tuple(f"refs/tags/{prefix}{c}{g}" for c in "@#" for g in ("*", "*/**"))
         records = git.read_tags(root, patterns)
+        # The version commits are among the tags' commits: git looks for the annotation file
+        # at each of them while the tags become events.
+        ids = git.BlobIds(root, config.index, [r.commit.sha for r in records if r.commit])
         warnings: list[str] = []
         sources: list[str] = []
         events = tag_events(records, include_lightweight, warnings, sources)
@@ -150,19 +154,30 @@ class RegistrySource(NamedTuple):
             sources = [sources[i] for i in kept] + sources[len(events) :]
             events = [events[i] for i in kept]
         version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
-        blobs = git.read_files_at(root, config.index, version_commits)
+        parse = _annotation_parser(config.index)
+        blobs = git.read_files_at(root, config.index, version_commits, parse, ids)
         memo: dict[str, Any] = {"sources": sources}
         return cls(root, config, records, blobs, include_lightweight, events, warnings, only, memo)
 
     def annotations(self) -> Annotations:
-        """``artifacts.yaml`` at each commit that has one, each distinct content parsed once.
+        """``artifacts.yaml`` at each commit that has one (each distinct content was parsed
+        once, as ``read`` read it).
 
-        Parsed on first use, not by ``read``: a command that finds its tag missing reads no
-        annotation (as GTO), so a broken file cannot fail it.
+        A file GTO refuses fails here, not in ``read``: a command that finds its tag missing
+        reads no annotation (as GTO), so a broken file cannot fail it. The error is the one of
+        the first commit (versions in tag order, then HEAD) whose file is refused.
         """
         memo = self.memo if self.memo is not None else {}
         if "annotations" not in memo:
-            memo["annotations"] = _parse_annotations(self.blobs, self.config.index)
+            result: Annotations = {}
+            contents = self.blobs.contents
+            for sha, blob in self.blobs.files.items():
+                if blob is not None:
+                    notes = contents[blob]
+                    if type(notes) is _Refused:
+                        raise notes.error
+                    result[sha] = notes
+            memo["annotations"] = result
         return memo["annotations"]
 
     def registry(
@@ -221,17 +236,21 @@ def load_registry(
             gc.enable()
 
 
-def _parse_annotations(blobs: git.Blobs, index: str) -> Annotations:
-    """Each distinct content parsed once; an error names the first commit that has it."""
+class _Refused(NamedTuple):
+    """A file GTO refuses: its error, raised when the annotations are asked for."""
+
+    error: GitopsError
+
+
+def _annotation_parser(index: str) -> Callable[[bytes, str], Any]:
+    """``convert`` for ``git.read_files_at``: each distinct content of ``index`` parsed as it
+    is read (entries shared by contents parsed once), a refusal kept for later."""
     reader = ArtifactsYamlReader()
-    by_blob: Annotations = {}
-    result: Annotations = {}
-    for sha, blob in blobs.files.items():
-        if blob is None:
-            continue
-        notes = by_blob.get(blob)
-        if notes is None:
-            where = f"{index} (at commit {sha[:12]})"
-            notes = by_blob[blob] = reader.parse(blobs.contents[blob], where)
-        result[sha] = notes
-    return result
+
+    def parse(content: bytes, sha: str) -> Any:
+        try:
+            return reader.parse(content, f"{index} (at commit {sha[:12]})")
+        except GitopsError as exc:
+            return _Refused(exc)
+
+    return parse
