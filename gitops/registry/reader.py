@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -106,6 +107,22 @@ def tag_events(
     return events
 
 
+def _without_gc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Millions of objects and no garbage: collection passes would only slow the read down."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return wrapper
+
+
 class RegistrySource(NamedTuple):
     """Everything git has for the registry, read once; registries are built from it.
 
@@ -123,6 +140,7 @@ class RegistrySource(NamedTuple):
     memo: dict[str, Any] | None = None  # what ``registry`` works out once for every registry
 
     @classmethod
+    @_without_gc
     def read(
         cls, path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
     ) -> RegistrySource:
@@ -180,6 +198,7 @@ class RegistrySource(NamedTuple):
             memo["annotations"] = result
         return memo["annotations"]
 
+    @_without_gc
     def registry(
         self, without: frozenset[str] = frozenset(), artifacts: Collection[str] | None = None
     ) -> Registry:
@@ -224,16 +243,9 @@ class RegistrySource(NamedTuple):
 def load_registry(
     path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
 ) -> Registry:
-    """Read everything the registry needs in three git processes and build the state
+    """Read everything the registry needs in a few git processes and build the state
     (of the artifact ``only`` alone, when given: see ``RegistrySource.read``)."""
-    # Millions of objects and no garbage: collection passes would only slow the build down.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return RegistrySource.read(path, include_lightweight, only).registry()
-    finally:
-        if collecting:
-            gc.enable()
+    return RegistrySource.read(path, include_lightweight, only).registry()
 
 
 class _Refused(NamedTuple):
