@@ -227,3 +227,42 @@ def test_dvc_yaml_read_once_per_content(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "dvc.yaml").write_text("artifacts:\n  a:\n    path: b.pkl\n    oops: 1\n")
     with pytest.raises(YamlFileError, match=r"^dvc.yaml:4: artifacts.a.oops: Extra inputs"):
         read_dvc_artifacts(tmp_path)
+
+
+GTO_KEYS = ["stages", "types", "STAGES", "index", "INDEX", "Index", "config_file_name",
+            "log_level", "debug", "DEBUG", "emojis", "autoload_enrichments", "enrichments",
+            "extra", "1"]  # fmt: skip
+GTO_VALUES = ["[dev, prod]", "[dev, 'bad name']", "[]", "~", "artifacts.yaml", "true", "no",
+              "1", "[{a: 1}]", "[1]", "'x'", "{}", "[dev, 1]", "INFO"]  # fmt: skip
+
+
+def _careful_config(content: bytes) -> Any:
+    try:
+        return annotations._read_gto_full(content)
+    except YamlFileError as exc:
+        return f"refused: {exc}"
+
+
+def test_quick_gto_config_is_the_careful_answer() -> None:
+    """``.gto`` read without PyYAML and pydantic gives their answer, where it gives one."""
+    rng = random.Random(5)
+    answered = 0
+    for _ in range(1500):
+        keys = rng.sample(GTO_KEYS, rng.randint(1, 4))
+        content = "".join(f"{k}: {rng.choice(GTO_VALUES)}\n" for k in keys).encode()
+        quick = annotations._read_gto_quick(content)
+        if quick is None:
+            continue
+        answered += 1
+        assert typed(tuple(quick)) == typed(tuple(_careful_config(content))), content
+    assert answered > 50
+
+
+def test_gto_config_read_quickly_from_the_work_tree(tmp_path: Path) -> None:
+    (tmp_path / ".gto").write_text("stages: [dev, staging, prod]\ntypes: [model]\nINDEX: a.yaml\n")
+    config = annotations.read_gto_config(tmp_path)
+    assert (config.stages, config.types, config.index) == (["dev", "staging", "prod"], ["model"],
+                                                           "a.yaml")  # fmt: skip
+    (tmp_path / ".gto").write_text("stages: [dev, 'pro d']\n")
+    with pytest.raises(YamlFileError, match=r"^\.gto:1: stages: Value error, invalid name"):
+        annotations.read_gto_config(tmp_path)

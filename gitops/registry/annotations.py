@@ -55,24 +55,81 @@ def read_gto_config(root: Path) -> GtoConfig:
     path = root / GTO_CONFIG_FILE
     config = GtoConfig()
     if path.is_file():
-        from gitops.registry.annotation_models import GtoConfigModel
-        from gitops.yamlfile import YamlFileError, load_gto_yaml
-
-        doc = load_gto_yaml(path.read_bytes(), GTO_CONFIG_FILE)
-        data = doc.data or {}  # GTO: `yaml.load(file) or {}`
-        if not isinstance(data, dict):
-            raise YamlFileError(GTO_CONFIG_FILE, 1, "must be a mapping of settings")
-        # GTO's settings are case-insensitive: `index:` and `INDEX:` both set the index file;
-        # given twice in two spellings, the first one wins (pydantic-settings).
-        upper = {"INDEX", "CONFIG_FILE_NAME", "LOG_LEVEL", "DEBUG", "EMOJIS"}
-        normalized: dict[str, Any] = {}
-        for k, v in data.items():
-            normalized.setdefault(str(k).upper() if str(k).upper() in upper else str(k).lower(), v)
-        model = doc.validate(GtoConfigModel, normalized)
-        config = GtoConfig(**{name: getattr(model, name) for name in GtoConfig._fields})
+        content = path.read_bytes()
+        config = _read_gto_quick(content) or _read_gto_full(content)
     if os.environ.get("GTO_INDEX"):
         config = config._replace(index=os.environ["GTO_INDEX"])
     return config
+
+
+# GTO's settings are case-insensitive: `index:` and `INDEX:` both set the index file.
+_UPPER_SETTINGS = frozenset({"INDEX", "CONFIG_FILE_NAME", "LOG_LEVEL", "DEBUG", "EMOJIS"})
+_GTO_SETTINGS = _UPPER_SETTINGS | {"stages", "types", "enrichments", "autoload_enrichments"}
+
+
+def _normalized(data: dict[Any, Any]) -> dict[str, Any]:
+    """Keys as ``GtoConfigModel`` takes them; given twice in two spellings, the first one wins
+    (pydantic-settings)."""
+    normalized: dict[str, Any] = {}
+    for k, v in data.items():
+        key = str(k).upper() if str(k).upper() in _UPPER_SETTINGS else str(k).lower()
+        normalized.setdefault(key, v)
+    return normalized
+
+
+def _read_gto_quick(content: bytes) -> GtoConfig | None:
+    """``.gto`` as ``_read_gto_full`` reads it, when it is simple YAML and every setting has
+    the exact type the model wants; ``None``: let the careful way decide."""
+    from gitops.yaml12_fast import NotSimple, load
+
+    try:
+        data = load(content.decode("utf-8"))
+    except (UnicodeDecodeError, NotSimple):
+        return None
+    if type(data) is not dict:
+        return None
+    settings = _normalized(data)
+    if not _GTO_SETTINGS.issuperset(settings):
+        return None
+    get = settings.get
+    stages, types, enrichments = get("stages"), get("types"), get("enrichments", [])
+    flags = [get(name, True) for name in ("autoload_enrichments", "EMOJIS")] + [get("DEBUG", False)]
+    index, log_level = get("INDEX", DEFAULT_INDEX), get("LOG_LEVEL", "INFO")
+    config_file_name = get("CONFIG_FILE_NAME", GTO_CONFIG_FILE)
+    if not (
+        (stages is None or _names_ok(stages))
+        and (types is None or _names_ok(types))
+        and type(enrichments) is list
+        and all(type(e) is dict and all(type(k) is str for k in e) for e in enrichments)
+        and all(type(flag) is bool for flag in flags)
+        and type(index) is str
+        and type(log_level) is str
+        and (config_file_name is None or type(config_file_name) is str)
+    ):
+        return None
+    return GtoConfig(
+        stages=None if stages is None else list(stages),
+        types=None if types is None else list(types),
+        enrichments=[dict(e) for e in enrichments],
+        autoload_enrichments=flags[0],
+        index=index,
+        config_file_name=config_file_name,
+        log_level=log_level,
+        debug=flags[2],
+        emojis=flags[1],
+    )
+
+
+def _read_gto_full(content: bytes) -> GtoConfig:
+    from gitops.registry.annotation_models import GtoConfigModel
+    from gitops.yamlfile import YamlFileError, load_gto_yaml
+
+    doc = load_gto_yaml(content, GTO_CONFIG_FILE)
+    data = doc.data or {}  # GTO: `yaml.load(file) or {}`
+    if not isinstance(data, dict):
+        raise YamlFileError(GTO_CONFIG_FILE, 1, "must be a mapping of settings")
+    model = doc.validate(GtoConfigModel, _normalized(data))
+    return GtoConfig(**{name: getattr(model, name) for name in GtoConfig._fields})
 
 
 class Annotation:
