@@ -588,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Commands that only read and print: as a process of their own they may end without tearing
 # down what they built (a 100k-tag registry state takes a third of a second to free).
-_READ_COMMANDS = frozenset({"show", "check-ref", "history"})
+_READ_COMMANDS = frozenset({"show", "check-ref", "history", "moves"})
 
 
 def run() -> None:

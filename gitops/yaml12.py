@@ -38,91 +38,7 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import ScannerError
 
-V11, V12 = (1, 1), (1, 2)
-
-# ruamel.yaml 0.19 resolver.py `implicit_resolvers`: (versions, tag, regexp, first characters).
-_IMPLICIT: list[tuple[tuple[tuple[int, int], ...], str, str, str]] = [
-    ((V12,), "bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    (
-        (V11,),
-        "bool",
-        r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO
-        |true|True|TRUE|false|False|FALSE
-        |on|On|ON|off|Off|OFF)$""",
-        "yYnNtTfFoO",
-    ),
-    (
-        (V12,),
-        "float",
-        r"""^(?:
-         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        "-+0123456789.",
-    ),
-    (
-        (V11,),
-        "float",
-        r"""^(?:
-         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        "-+0123456789.",
-    ),
-    (
-        (V12,),
-        "int",
-        r"""^(?:[-+]?0b[0-1_]+
-        |[-+]?0o?[0-7_]+
-        |[-+]?[0-9_]+
-        |[-+]?0x[0-9a-fA-F_]+)$""",
-        "-+0123456789",
-    ),
-    (
-        (V11,),
-        "int",
-        r"""^(?:[-+]?0b[0-1_]+
-        |[-+]?0?[0-7_]+
-        |[-+]?(?:0|[1-9][0-9_]*)
-        |[-+]?0x[0-9a-fA-F_]+
-        |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
-        "-+0123456789",
-    ),
-    ((V12, V11), "merge", r"^(?:<<)$", "<"),
-    ((V12, V11), "null", r"^(?: ~ |null|Null|NULL | )$", "~nN"),
-    (
-        (V12, V11),
-        "timestamp",
-        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
-        (?:[Tt]|[ \t]+)[0-9][0-9]?
-        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
-        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
-        "0123456789",
-    ),
-    ((V12, V11), "value", r"^(?:=)$", "="),
-    ((V12, V11), "yaml", r"^(?:!|&|\*)$", "!&*"),
-]
-
-
-def _table(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
-    """First character -> [(tag, regexp)] for one YAML version ("" for the empty scalar)."""
-    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-    for versions, tag, pattern, first in _IMPLICIT:
-        if version in versions:
-            regexp = re.compile(pattern, re.X)
-            chars = list(first) + ([""] if tag == "null" else [])
-            for ch in chars:
-                table.setdefault(ch, []).append((f"tag:yaml.org,2002:{tag}", regexp))
-    return table
-
-
-_TABLES = {V12: _table(V12), V11: _table(V11)}
+from gitops.yaml12_scalars import V11, V12, resolve_plain, to_bool, to_float, to_int
 
 # ruamel.yaml util.py `timestamp_regexp`
 _TIMESTAMP = re.compile(
@@ -138,19 +54,6 @@ _TIMESTAMP = re.compile(
        (?::(?P<tz_minute>[0-9][0-9]))?))?)?$""",
     re.X,
 )
-
-_BOOLS = {
-    "yes": True,
-    "no": False,
-    "y": True,
-    "n": False,
-    "true": True,
-    "false": False,
-    "on": True,
-    "off": False,
-}
-_INF = float("inf")
-_NAN = float("nan")
 
 
 def _timestamp(values: dict[str, str | None]) -> dt.date | dt.datetime:
@@ -357,9 +260,9 @@ class GtoLoader(yaml.SafeLoader):
 
     def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
         if kind is ScalarNode and implicit[0]:
-            for tag, regexp in _TABLES[self.yaml_rules()].get(value[:1], ()):
-                if regexp.match(value):
-                    return tag
+            tag = resolve_plain(value, self.yaml_rules())
+            if tag is not None:
+                return tag
             implicit = (False, implicit[1])
         return super().resolve(kind, value, implicit)
 
@@ -369,55 +272,22 @@ class GtoLoader(yaml.SafeLoader):
         )
 
     def construct_yaml_bool(self, node: ScalarNode) -> bool:
-        value = self.construct_scalar(node)
         try:
-            return _BOOLS[value.lower()]
+            return to_bool(self.construct_scalar(node))
         except KeyError as exc:
             raise self._fail(node, "a boolean", exc) from None
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         """ruamel's ``construct_yaml_int``: 1.2 has no plain-``0`` octal and no base 60."""
-        text = self.construct_scalar(node).replace("_", "")
         try:
-            sign = -1 if text[0] == "-" else 1
-            if text[0] in "+-":
-                text = text[1:]
-            if text == "0":
-                return 0
-            if text.startswith("0b"):
-                return sign * int(text[2:], 2)
-            if text.startswith("0x"):
-                return sign * int(text[2:], 16)
-            if text.startswith("0o"):
-                return sign * int(text[2:], 8)
-            if self.yaml_rules() == V11 and text[0] == "0":
-                return sign * int(text, 8)
-            if self.yaml_rules() == V11 and ":" in text:
-                value = 0
-                for digit in (int(part) for part in text.split(":")):
-                    value = value * 60 + digit
-                return sign * value
-            return sign * int(text)
+            return to_int(self.construct_scalar(node), self.yaml_rules())
         except (ValueError, IndexError) as exc:
             raise self._fail(node, "an integer", exc) from None
 
     def construct_yaml_float(self, node: ScalarNode) -> float:
         """ruamel's ``construct_yaml_float`` (base 60 in YAML 1.1 only)."""
-        text = self.construct_scalar(node).replace("_", "").lower()
         try:
-            sign = -1 if text[0] == "-" else 1
-            if text[0] in "+-":
-                text = text[1:]
-            if text == ".inf":
-                return sign * _INF
-            if text == ".nan":
-                return _NAN
-            if self.yaml_rules() != V12 and ":" in text:
-                value = 0.0
-                for digit in (float(part) for part in text.split(":")):
-                    value = value * 60 + digit
-                return sign * value
-            return sign * float(text)
+            return to_float(self.construct_scalar(node), self.yaml_rules())
         except (ValueError, IndexError) as exc:
             raise self._fail(node, "a number", exc) from None
 

@@ -1,34 +1,46 @@
-"""YAML loading that remembers where every value came from, for errors with file and line."""
+"""YAML loading that remembers where every value came from, for errors with file and line.
+
+PyYAML and pydantic are imported when a file is read or validated, not with this module: many
+modules need ``YamlFileError``, and most runs read no YAML file the slow way (annotation files
+usually go through ``gitops.yaml12_fast``).
+"""
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitops.errors import UsageError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    import yaml
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
-class _Loader(yaml.SafeLoader):
+@functools.cache
+def _loader() -> type[yaml.SafeLoader]:
     """Safe loader with YAML 1.2 booleans: ``yes``/``no``/``on``/``off`` stay strings."""
+    import re
 
+    import yaml
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return _Loader
 
 
 class YamlFileError(UsageError):
@@ -41,13 +53,15 @@ class YamlFileError(UsageError):
         super().__init__(text)
 
 
-@dataclass
 class YamlDocument:
     """Parsed data plus the line of each value, keyed by its path (``("a", 0, "b")``)."""
 
-    file: str
-    data: Any
-    lines: dict[tuple, int] = field(default_factory=dict)
+    def __init__(self, file: str, data: Any, lines: dict[tuple, int] | None = None) -> None:
+        self.file, self.data = file, data
+        self.lines: dict[tuple, int] = {} if lines is None else lines
+
+    def __repr__(self) -> str:
+        return f"YamlDocument(file={self.file!r}, data={self.data!r})"
 
     def line_of(self, path: tuple) -> int | None:
         """Line of the value at ``path``, or of its nearest parent that has one."""
@@ -59,6 +73,8 @@ class YamlDocument:
 
     def validate(self, model: type[M], data: Any = None, base: tuple = ()) -> M:
         """Validate with pydantic; the first error becomes a message with file and line."""
+        from pydantic import ValidationError
+
         value = self.data if data is None else data
         try:
             return model.model_validate(value)
@@ -83,6 +99,8 @@ def _walk(
 ) -> None:
     """Record the line of every path; with ``walked``, an aliased node's inside only once (its
     lines are those of the anchor), so that nested aliases cannot make the walk exponential."""
+    import yaml
+
     lines[path] = node.start_mark.line + 1
     if any(node is a for a in ancestors):
         return  # an alias to an enclosing node (`a: &x [*x]`): its lines are already known
@@ -109,6 +127,8 @@ def _walk(
 @contextmanager
 def _yaml_errors(file: str) -> Iterator[None]:
     """PyYAML's errors as ``YamlFileError`` with the file and, when known, the line."""
+    import yaml
+
     try:
         yield
     except yaml.MarkedYAMLError as exc:
@@ -123,9 +143,11 @@ def _yaml_errors(file: str) -> Iterator[None]:
 
 def load_yaml(text: str | bytes, file: str) -> YamlDocument:
     """Parse one YAML document; syntax errors carry the file and line."""
+    import yaml
+
     with _yaml_errors(file):
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader) if node is not None else None
+        node = yaml.compose(text, Loader=_loader())
+        data = yaml.load(text, Loader=_loader()) if node is not None else None
     lines: dict[tuple, int] = {}
     if node is not None:
         _walk(node, (), lines, file)

@@ -131,7 +131,6 @@ def run(env: Mapping[str, str] | None = None) -> int:
 
 def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: RunRecord) -> None:
     from gitops.ci import checkout
-    from gitops.config import load_config
     from gitops.registry.moves import compute_changes
     from gitops.registry.reader import RegistrySource
 
@@ -155,7 +154,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
         reporter.error(error)
         record.fail(error, 1)
 
-    config = load_config(repo, inputs.config)  # after the moves: a bad file keeps them
+    config = None  # read after the moves: a bad file keeps them
+    if (repo / inputs.config).is_file():  # gitops.config imports pydantic: only for a config
+        from gitops.config import load_config
+
+        config = load_config(repo, inputs.config)
     if config is None:
         reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
     if config is not None and inputs.command != "moves":
@@ -186,9 +189,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
 def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: RunRecord) -> None:
     """Outputs and summary from what the run knows, plus its errors; never raises (a writer
     that fails is reported, and the exit code stays a failure)."""
-    from gitops.ci.deploy_step import markdown as deploy_markdown
-    from gitops.ci.deploy_step import outputs as deploy_outputs
-
+    if record.step is not None:  # deploy_step imports the deploy and forge code (and requests)
+        from gitops.ci.deploy_step import markdown as deploy_markdown
+        from gitops.ci.deploy_step import outputs as deploy_outputs
+    else:
+        deploy_markdown, deploy_outputs = _no_deploy_markdown, _no_deploy_outputs
     try:
         values = summary.empty_outputs()
         if record.changes is not None and repo is not None:
@@ -206,6 +211,15 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
     except (OSError, UnicodeError, GitopsError) as exc:
         reporter.error(f"could not write the outputs or the summary: {exc}")
         record.code = max(record.code, 1)
+
+
+def _no_deploy_outputs(step: None) -> dict[str, str]:
+    """``deploy_step.outputs(None)``, without importing the deploy code."""
+    return {"plan": "[]", "deployments": "[]", "matrix": '{"include": []}'}
+
+
+def _no_deploy_markdown(step: None) -> str:
+    return ""
 
 
 def _event_tags(ctx: Context, inputs: Inputs) -> tuple[list[str], list[str]]:

@@ -99,6 +99,7 @@ def complete_checkout(ctx: Context, root: Path, reporter: Reporter, deleted: boo
             "--quiet",
             "--force",
             "--no-recurse-submodules",
+            "--no-write-fetch-head",  # git >= 2.29; a line per tag otherwise (70 ms at 10k)
             "origin",
             "+refs/tags/*:refs/tags/*",
         )

@@ -35,9 +35,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from gitops.ci.context import ZERO_SHA, Context, EventKind, Platform
+from gitops.ci.github_payload import Payload, parse_payload
 from gitops.ci.reporter import Reporter, lines_of
 from gitops.errors import UsageError
 from gitops.safetext import visible, without_nul
@@ -45,56 +44,17 @@ from gitops.safetext import visible, without_nul
 SUMMARY_LIMIT = 1024 * 1024  # GitHub rejects a step summary over 1 MiB
 
 
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Commit(_Loose):
-    id: str = ""
-
-
-class _Repo(_Loose):
-    full_name: str = ""
-
-
-class _Branch(_Loose):
-    ref: str = ""
-    sha: str = ""
-    repo: _Repo | None = None
-
-
-class _PullRequest(_Loose):
-    number: int
-    title: str = ""
-    head: _Branch = _Branch()
-    base: _Branch = _Branch()
-
-
-class _Payload(_Loose):
-    """The parts of GitHub's event payloads we use (push, create, delete, pull_request)."""
-
-    ref: str | None = None
-    ref_type: str | None = None  # create/delete events
-    before: str = ""
-    after: str = ""  # for an annotated tag: the tag object's sha, not the commit's
-    deleted: bool = False
-    head_commit: _Commit | None = None
-    number: int | None = None
-    pull_request: _PullRequest | None = None
-
-
-def read_payload(path: str) -> _Payload:
+def read_payload(path: str) -> Payload:
     if not path:
-        return _Payload()
+        return Payload()
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return _Payload.model_validate(data)
-    except (OSError, ValueError, ValidationError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
-        raise UsageError(f"cannot read the event payload {path}: {reason}") from None
+        return parse_payload(data)
+    except (OSError, ValueError) as exc:  # a PayloadError too: pydantic's first message
+        raise UsageError(f"cannot read the event payload {path}: {exc}") from None
 
 
-def _event_kind(name: str, ref: str, payload: _Payload) -> EventKind:
+def _event_kind(name: str, ref: str, payload: Payload) -> EventKind:
     if name == "push":
         if ref.startswith("refs/tags/"):
             return EventKind.TAG_DELETE if payload.deleted else EventKind.TAG_PUSH

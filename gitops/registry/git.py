@@ -11,10 +11,11 @@ import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from subprocess import PIPE
-from typing import NamedTuple
+from typing import IO, Any, NamedTuple
 
 from gitops.errors import GitopsError, UsageError
 
@@ -126,9 +127,10 @@ def read_tags(repo: Path, patterns: Iterable[str] | None = None) -> list[TagReco
     parts = _TagParser().parse(_batch_output(repo, wanted))
     commits = {c.sha: c for c in parts.commits}
     missing = {p[3] for p in parts.tags if p[4] == "commit" and p[3] not in commits}
+    parse_commit = _CommitParser().parse
     for oid, otype, body in _cat_file(repo, missing) if missing else ():
         if otype == "commit":
-            commits[oid] = _parse_commit(oid, body)
+            commits[oid] = parse_commit(oid, body)
     records = [TagRecord(*p, commits.get(p[3]) if p[4] == "commit" else None) for p in parts.tags]
     for ref, commit in parts.lightweight:
         records.append(_lightweight(ref, commit))
@@ -365,6 +367,56 @@ def _cat_file(repo: Path, oids: Iterable[bytes | str]) -> Iterable[tuple[str, st
         # else "<id> missing": nothing to read
 
 
+def _stream_objects(repo: Path, oids: list[str]) -> Iterator[tuple[str, str, bytes]]:
+    """(object id, type, content) of each object, from one ``git cat-file --batch``, each
+    content read straight into its own bytes (a file at hundreds of commits can be tens of MB:
+    never all of it in one buffer and again in slices)."""
+    if not oids:
+        return
+    env = _git_env()
+    try:
+        proc = subprocess.Popen(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=PIPE,
+            env=env,
+            bufsize=1 << 20,
+        )
+    except FileNotFoundError as exc:
+        raise GitopsError("git is not installed or not on PATH") from exc
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stdin = proc.stdin
+    feeder = threading.Thread(target=_feed, args=(stdin, oids), daemon=True)
+    feeder.start()  # git stops reading while its output waits: write from another thread
+    with proc:
+        for _ in oids:
+            header = proc.stdout.readline().split()
+            if len(header) == 3:
+                size = int(header[2])
+                body = proc.stdout.read(size)
+                proc.stdout.read(1)  # the LF after each object
+                if len(body) != size:
+                    break
+                yield header[0].decode(), header[1].decode(), body
+            elif len(header) != 2:  # not "<id> missing": git stopped
+                break
+        feeder.join(GIT_TIMEOUT)
+        try:
+            code = proc.wait(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            raise GitopsError(f"git cat-file timed out after {GIT_TIMEOUT} s") from exc
+        if code != 0:
+            message = _decode(proc.stderr.read()).strip()
+            raise GitopsError(f"git cat-file failed in {repo}: {message}")
+
+
+def _feed(stdin: IO[bytes], oids: list[str]) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError), stdin:
+        stdin.write(("\n".join(oids) + "\n").encode())
+
+
 # What git's ref-filter takes for a signature line, of any format (gpg-interface.c).
 _SIGNATURE_STARTS = (
     b"-----BEGIN PGP SIGNATURE-----",
@@ -459,6 +511,45 @@ def _parse_commit(sha: str, body: bytes) -> CommitInfo:
     )
 
 
+# A commit object as git writes it: tree, parents, author and committer (no '<' or '>' in names,
+# none in emails, a +hhmm zone), then the blank line before the message. Anything else (other
+# headers, a signature, odd dates) takes the general path (``_parse_commit``).
+_PLAIN_COMMIT = re.compile(
+    rb"tree [0-9a-f]+\n(?:parent [0-9a-f]+\n)*"
+    rb"author ([^<>\n]*) <([^<>\n]*)> [0-9]+ [+-][0-9]{4}\n"
+    rb"committer ([^<>\n]*) <([^<>\n]*)> ([0-9]+) ([+-][0-9]{4})\n\n"
+)
+
+
+class _CommitParser:
+    """``_parse_commit`` for many commits: plain ones by one regex, with names, emails and
+    zones decoded once each (tens of thousands of commits have a few authors)."""
+
+    def __init__(self) -> None:
+        self._text: dict[bytes, str] = {}
+        self._zones: dict[bytes, int] = {}
+
+    def parse(self, sha: str, body: bytes) -> CommitInfo:
+        m = _PLAIN_COMMIT.match(body)
+        if m is None or b"\0" in body:
+            return _parse_commit(sha, body)
+        text, zones = self._text, self._zones
+        author, author_email, committer, committer_email, time, zone = m.groups()
+        offset = zones.get(zone)
+        if offset is None:
+            offset = zones[zone] = _parse_raw_date(f"0 {zone.decode()}")[1]
+        return CommitInfo(
+            sha,
+            int(time),
+            offset,
+            text.get(author) or text.setdefault(author, _decode(author)),
+            text.get(author_email) or text.setdefault(author_email, _decode(author_email)),
+            text.get(committer) or text.setdefault(committer, _decode(committer)),
+            text.get(committer_email) or text.setdefault(committer_email, _decode(committer_email)),
+            _decode(body[m.end() :].lstrip(b"\n")),
+        )
+
+
 def _parse_commit_object(sha: str, body: bytes) -> CommitInfo:
     header, _, message = body.partition(b"\n\n")
     author = committer = ("", "", 0, 0)
@@ -486,36 +577,106 @@ def _parse_commit_object(sha: str, body: bytes) -> CommitInfo:
 
 
 class Blobs(NamedTuple):
-    """Results of one batch read: the HEAD commit and a file's content at many commits."""
+    """A file at many commits, each distinct content read once, and the HEAD commit."""
 
     head: CommitInfo | None
-    files: dict[str, bytes | None]  # commit sha -> content (None when the file is absent)
+    files: dict[str, str | None]  # commit sha -> blob id of the file there (None: absent)
+    contents: dict[str, Any]  # blob id -> content (or what ``convert`` made of it)
+
+    def content_at(self, sha: str) -> Any:
+        blob = self.files.get(sha)
+        return None if blob is None else self.contents[blob]
 
 
-def read_files_at(repo: Path, path: str, commits: Iterable[str]) -> Blobs:
-    """HEAD's commit and ``path`` at each commit (and at HEAD), in one ``git cat-file`` process."""
+_OBJECT_TYPES = (b"blob", b"commit", b"tree", b"tag")
+
+
+class BlobIds:
+    """``path``'s blob id at HEAD and at many commits, asked of one ``git cat-file
+    --batch-check`` that runs (in a thread) while the caller goes on: resolving
+    ``<commit>:<path>`` for tens of thousands of commits takes git a while."""
+
+    def __init__(self, repo: Path, path: str, commits: Iterable[str]) -> None:
+        self.repo, self.path = repo, path
+        self.commits = list(dict.fromkeys(commits))
+        specs = ["HEAD", f"HEAD:{path}"] + [f"{sha}:{path}" for sha in self.commits]
+        self._stdin = ("\n".join(specs) + "\n").encode()
+        self._out: bytes | BaseException = b""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._out = run_git(self.repo, "cat-file", "--batch-check", "--buffer",
+                                stdin=self._stdin)  # fmt: skip
+        except BaseException as exc:  # raised in the caller's thread, by ``found``
+            self._out = exc
+
+    def found(self) -> list[tuple[str, bytes] | None]:
+        """(object id, type) at HEAD, of HEAD:path, then of each commit's path, if any."""
+        self._thread.join()
+        if isinstance(self._out, BaseException):
+            raise self._out
+        count = len(self.commits) + 2
+        found: list[tuple[str, bytes] | None] = []
+        for line in self._out.split(b"\n")[:count]:
+            # "<id> <type> <size>", or "<spec> missing" / "<spec> ambiguous" (specs hold spaces)
+            oid, _, rest = line.partition(b" ")
+            otype, _, size = rest.partition(b" ")
+            if otype in _OBJECT_TYPES and size.isdigit():
+                found.append((oid.decode(), otype))
+            else:
+                found.append(None)
+        if len(found) != count:
+            raise GitopsError(f"git cat-file --batch-check answered {len(found)} of {count}")
+        return found
+
+
+def read_files_at(
+    repo: Path,
+    path: str,
+    commits: Iterable[str],
+    convert: Callable[[bytes, str], Any] | None = None,
+    ids: BlobIds | None = None,
+) -> Blobs:
+    """HEAD's commit and ``path`` at each commit (and at HEAD), in two ``git cat-file`` calls.
+
+    A file that rarely changes is the same blob at thousands of commits: its blob id at each
+    commit is asked first (``--batch-check``, a line each; ``ids`` if the caller started it,
+    for these commits or more), then each distinct blob and the HEAD commit are read once
+    (``--batch``). With ``convert``, ``convert(content, commit)`` is kept instead of each
+    content (``commit``: the first of ``commits``, then HEAD, that has it), as it arrives:
+    hundreds of versions of a file are never all in memory at once.
+    """
     wanted = list(dict.fromkeys(commits))
-    specs = ["HEAD", f"HEAD:{path}"] + [f"{sha}:{path}" for sha in wanted]
-    out = run_git(repo, "cat-file", "--batch", stdin=("\n".join(specs) + "\n").encode())
-    pos = 0
-    results: list[tuple[str, bytes, str] | None] = []
-    for _ in specs:
-        eol = out.index(b"\n", pos)
-        header = out[pos:eol].split(b" ")
-        pos = eol + 1
-        if len(header) == 3 and header[1] in (b"blob", b"commit", b"tree", b"tag"):
-            size = int(header[2])
-            results.append((header[1].decode(), out[pos : pos + size], header[0].decode()))
-            pos += size + 1
-        else:  # "<spec> missing" or "<spec> ambiguous"
-            results.append(None)
+    if ids is None or ids.path != path or not set(wanted) <= set(ids.commits):
+        ids = BlobIds(repo, path, wanted)
+    found = ids.found()
+    at = dict(zip(ids.commits, found[2:], strict=True))
 
-    def blob(result: tuple[str, bytes, str] | None) -> bytes | None:
-        return result[1] if result is not None and result[0] == "blob" else None
+    def blob_id(result: tuple[str, bytes] | None) -> str | None:
+        return result[0] if result is not None and result[1] == b"blob" else None
 
-    files = {sha: blob(result) for sha, result in zip(wanted, results[2:], strict=True)}
+    files = {sha: blob_id(at[sha]) for sha in wanted}
+    head_id = found[0][0] if found[0] is not None and found[0][1] == b"commit" else None
+    head_blob = blob_id(found[1])
+    blobs = {b for b in files.values() if b is not None}
+    if head_blob is not None:
+        blobs.add(head_blob)
+    first: dict[str, str] = {}  # blob id -> the first commit that has it
+    for sha, blob in files.items():
+        if blob is not None:
+            first.setdefault(blob, sha)
+    objects = [head_id] if head_id is not None else []
+    contents: dict[str, Any] = {}
     head = None
-    if results[0] is not None and results[0][0] == "commit":
-        head = _parse_commit_object(results[0][2], results[0][1])
-        files[head.sha] = blob(results[1])
-    return Blobs(head=head, files=files)
+    for oid, otype, body in _stream_objects(repo, objects + sorted(blobs)):
+        if otype == "commit" and oid == head_id:
+            head = _parse_commit_object(oid, body)
+            if head_blob is not None:
+                first.setdefault(head_blob, head.sha)
+        elif otype == "blob":
+            contents[oid] = body if convert is None else convert(body, first.get(oid, ""))
+    if head is not None:
+        files[head.sha] = head_blob
+    return Blobs(head=head, files=files, contents=contents)

@@ -7,7 +7,7 @@ deregistered version leaves its stages, and a re-pushed tag that changes nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,12 +75,15 @@ class Changes:
         ]
 
 
-def stage_holders(registry: Registry) -> dict[tuple[str, str], Holder]:
-    """(artifact, stage) -> version, as ``gto show`` has it: latest assignment, active only."""
+def stage_holders(
+    registry: Registry, only: Collection[str] | None = None
+) -> dict[tuple[str, str], Holder]:
+    """(artifact, stage) -> version, as ``gto show`` has it: latest assignment, active only
+    (of the artifacts in ``only``, if given)."""
     opts = ShowOptions()
     held: dict[tuple[str, str], Holder] = {}
     for name, artifact in registry.state.artifacts.items():
-        if not artifact.is_active:
+        if not artifact.is_active or (only is not None and name not in only):
             continue
         for stage, vstages in opts.vstages(artifact).items():
             if vstages:
@@ -128,9 +131,12 @@ def compute_changes(
     present = {r.ref for r in source.records}
     pushed_names &= present
     deleted_known = deleted_names & present
+    # Only the tags' own artifacts can move (see ``cause``): the registry before the push is
+    # built for them alone, and only their stages are compared.
+    touched = {p.artifact for p in map(parse_tag, pushed_names | deleted_names) if p is not None}
     after = source.registry(without=frozenset(deleted_known))
-    before = source.registry(without=frozenset(pushed_names))
-    held_before, held_after = stage_holders(before), stage_holders(after)
+    before = source.registry(without=frozenset(pushed_names), artifacts=touched)
+    held_before, held_after = stage_holders(before), stage_holders(after, touched)
 
     tags: list[TagChange] = []
     # (artifact, stage or None for artifact-wide tags) -> (tag, actor, time)

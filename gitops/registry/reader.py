@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gitops.errors import GitopsError
 from gitops.registry import git
-from gitops.registry.annotations import GtoConfig, parse_artifacts_yaml, read_gto_config
+from gitops.registry.annotations import ArtifactsYamlReader, GtoConfig, read_gto_config
 from gitops.registry.state import RegistryEvent, RegistryState, build_state
 from gitops.registry.tags import Event, is_valid_fullname, name_to_tag, parse_tag_parts
 
 if TYPE_CHECKING:
-    from gitops.registry.annotation_models import ArtifactAnnotation
+    from gitops.registry.annotations import Annotation
+
+Annotations = dict[str, dict[str, "Annotation"]]  # commit sha -> artifact name -> annotation
 
 
 class Registry(NamedTuple):
@@ -39,14 +44,20 @@ class Registry(NamedTuple):
 
 
 def tag_events(
-    records: list[git.TagRecord], include_lightweight: bool, warnings: list[str]
+    records: list[git.TagRecord],
+    include_lightweight: bool,
+    warnings: list[str],
+    sources: list[str] | None = None,
 ) -> list[RegistryEvent]:
     """Registry tags as events, in tag-name order. Lightweight tags only when asked (gto#127).
 
     A second ref to one tag object repeats its event: kept here, as GTO reads it, and skipped
     by ``build_state``, as GTO's ``add_event`` skips it (after its side effects).
+    ``sources`` (if given) gets the ref of each event and of each warning, in that order: each
+    record gives its event or warning alone, so a registry without some refs can filter them.
     """
     events: list[RegistryEvent] = []
+    warned: list[str] = []
     names: dict[str, str] = {}  # one string per artifact and stage name, shared by all events
     for record in records:
         ref, name, annotated, _, target_type, tagger, email, time, offset, message, commit = record
@@ -60,11 +71,15 @@ def tag_events(
                     f"tag {ref!r} holds a tag object named {name!r}, "
                     "which is not a registry tag; ignored"
                 )
+                if sources is not None:
+                    warned.append(ref)
                 continue
         if commit is None:
             warnings.append(
                 f"tag {ref!r} points at a {target_type or 'missing object'}, not a commit; ignored"
             )
+            if sources is not None:
+                warned.append(ref)
             continue
         artifact, kind, version, stage, _ = parsed
         artifact = names.setdefault(artifact, artifact)
@@ -85,7 +100,27 @@ def tag_events(
                 stage,
             )  # fmt: skip
         )
+        if sources is not None:
+            sources.append(ref)
+    if sources is not None:
+        sources += warned
     return events
+
+
+def _without_gc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Millions of objects and no garbage: collection passes would only slow the read down."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return wrapper
 
 
 class RegistrySource(NamedTuple):
@@ -102,8 +137,10 @@ class RegistrySource(NamedTuple):
     events: list[RegistryEvent]  # of all records
     warnings: list[str]
     only: str | None = None  # the one artifact read (see ``read``)
+    memo: dict[str, Any] | None = None  # what ``registry`` works out once for every registry
 
     @classmethod
+    @_without_gc
     def read(
         cls, path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
     ) -> RegistrySource:
@@ -124,32 +161,80 @@ class RegistrySource(NamedTuple):
             # wildmatch's `*` stops at '/'; `*/**` covers the rest (`name#stage/sub`)
             patterns = tuple(f"refs/tags/{prefix}{c}{g}" for c in "@#" for g in ("*", "*/**"))
         records = git.read_tags(root, patterns)
+        # The version commits are among the tags' commits: git looks for the annotation file
+        # at each of them while the tags become events.
+        ids = git.BlobIds(root, config.index, [r.commit.sha for r in records if r.commit])
         warnings: list[str] = []
-        events = tag_events(records, include_lightweight, warnings)
+        sources: list[str] = []
+        events = tag_events(records, include_lightweight, warnings, sources)
         if only is not None:
-            events = [e for e in events if e.artifact == only]
+            kept = [i for i, e in enumerate(events) if e.artifact == only]
+            sources = [sources[i] for i in kept] + sources[len(events) :]
+            events = [events[i] for i in kept]
         version_commits = [e.commit for e in events if e.kind != Event.DEPRECATION]
-        blobs = git.read_files_at(root, config.index, version_commits)
-        return cls(root, config, records, blobs, include_lightweight, events, warnings, only)
+        parse = _annotation_parser(config.index)
+        blobs = git.read_files_at(root, config.index, version_commits, parse, ids)
+        memo: dict[str, Any] = {"sources": sources}
+        return cls(root, config, records, blobs, include_lightweight, events, warnings, only, memo)
 
-    def registry(self, without: frozenset[str] = frozenset()) -> Registry:
-        """The registry as if the tags named in ``without`` did not exist."""
+    def annotations(self) -> Annotations:
+        """``artifacts.yaml`` at each commit that has one (each distinct content was parsed
+        once, as ``read`` read it).
+
+        A file GTO refuses fails here, not in ``read``: a command that finds its tag missing
+        reads no annotation (as GTO), so a broken file cannot fail it. The error is the one of
+        the first commit (versions in tag order, then HEAD) whose file is refused.
+        """
+        memo = self.memo if self.memo is not None else {}
+        if "annotations" not in memo:
+            result: Annotations = {}
+            contents = self.blobs.contents
+            for sha, blob in self.blobs.files.items():
+                if blob is not None:
+                    notes = contents[blob]
+                    if type(notes) is _Refused:
+                        raise notes.error
+                    result[sha] = notes
+            memo["annotations"] = result
+        return memo["annotations"]
+
+    @_without_gc
+    def registry(
+        self, without: frozenset[str] = frozenset(), artifacts: Collection[str] | None = None
+    ) -> Registry:
+        """The registry as if the tags named in ``without`` did not exist; with ``artifacts``,
+        the state of those artifacts only (as in a full registry: each artifact's state depends
+        on its own tags alone), for comparing a few artifacts without building all the others.
+        """
         records, events, warnings = self.records, self.events, self.warnings
+        memo = self.memo if self.memo is not None else {}
         if without:
             records = [r for r in records if r.ref not in without]
-            warnings = []
-            events = tag_events(records, self.include_lightweight, warnings)
-            if self.only is not None:
-                events = [e for e in events if e.artifact == self.only]
-        commits = {r.commit.sha: r.commit for r in records if r.commit is not None}
-        if self.blobs.head is not None:
-            commits.setdefault(self.blobs.head.sha, self.blobs.head)
-        annotations = _parse_annotations(self.blobs.files, self.config.index)
+            if "sources" in memo:
+                sources = memo["sources"]
+                events = [e for e, r in zip(events, sources, strict=False) if r not in without]
+                warned = sources[len(self.events) :]
+                warnings = [w for w, r in zip(warnings, warned, strict=True) if r not in without]
+            else:
+                warnings = []
+                events = tag_events(records, self.include_lightweight, warnings)
+                if self.only is not None:
+                    events = [e for e in events if e.artifact == self.only]
+        if artifacts is not None:
+            events = [e for e in events if e.artifact in artifacts]
+        if "commits" not in memo:  # a commit a removed tag points at is not asked for
+            commits = {r.commit.sha: r.commit for r in self.records if r.commit is not None}
+            if self.blobs.head is not None:
+                commits.setdefault(self.blobs.head.sha, self.blobs.head)
+            memo["commits"] = commits
+        annotations = self.annotations()
         head = self.blobs.head
-        if self.only is not None and head is not None and head.sha in annotations:
-            notes = annotations[head.sha]  # HEAD discovers only the artifact read
-            annotations[head.sha] = {self.only: notes[self.only]} if self.only in notes else {}
-        state = build_state(events, commits, annotations, self.blobs.head)
+        keep = {self.only} if self.only is not None else artifacts
+        if keep is not None and head is not None and head.sha in annotations:
+            notes = annotations[head.sha]  # HEAD discovers only the artifacts read
+            annotations = dict(annotations)
+            annotations[head.sha] = {k: v for k, v in notes.items() if k in keep}
+        state = build_state(events, memo["commits"], annotations, self.blobs.head)
         return Registry(
             root=self.root, config=self.config, tags=records, state=state, warnings=warnings
         )
@@ -158,29 +243,26 @@ class RegistrySource(NamedTuple):
 def load_registry(
     path: Path | str = ".", include_lightweight: bool = False, only: str | None = None
 ) -> Registry:
-    """Read everything the registry needs in three git processes and build the state
+    """Read everything the registry needs in a few git processes and build the state
     (of the artifact ``only`` alone, when given: see ``RegistrySource.read``)."""
-    # Millions of objects and no garbage: collection passes would only slow the build down.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return RegistrySource.read(path, include_lightweight, only).registry()
-    finally:
-        if collecting:
-            gc.enable()
+    return RegistrySource.read(path, include_lightweight, only).registry()
 
 
-def _parse_annotations(
-    files: dict[str, bytes | None], index: str
-) -> dict[str, dict[str, ArtifactAnnotation]]:
-    parsed_by_content: dict[bytes, dict[str, ArtifactAnnotation]] = {}
-    result: dict[str, dict[str, ArtifactAnnotation]] = {}
-    for sha, content in files.items():
-        if content is None:
-            continue
-        if content not in parsed_by_content:
-            parsed_by_content[content] = parse_artifacts_yaml(
-                content, f"{index} (at commit {sha[:12]})"
-            )
-        result[sha] = parsed_by_content[content]
-    return result
+class _Refused(NamedTuple):
+    """A file GTO refuses: its error, raised when the annotations are asked for."""
+
+    error: GitopsError
+
+
+def _annotation_parser(index: str) -> Callable[[bytes, str], Any]:
+    """``convert`` for ``git.read_files_at``: each distinct content of ``index`` parsed as it
+    is read (entries shared by contents parsed once), a refusal kept for later."""
+    reader = ArtifactsYamlReader()
+
+    def parse(content: bytes, sha: str) -> Any:
+        try:
+            return reader.parse(content, f"{index} (at commit {sha[:12]})")
+        except GitopsError as exc:
+            return _Refused(exc)
+
+    return parse

@@ -28,7 +28,7 @@ from gitops.registry.tags import (
 )
 
 if TYPE_CHECKING:
-    from gitops.registry.annotation_models import ArtifactAnnotation
+    from gitops.registry.annotations import Annotation as ArtifactAnnotation
 
 COMMIT_EVENT = "commit"  # GTO's enrichment event: the version's commit, never a tag
 
