@@ -225,7 +225,7 @@ def test_dvc_yaml_read_once_per_content(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "dvc.yaml").write_text("artifacts:\n  a:\n    path: b.pkl\n")
     assert annotations.find_dvc_artifact(tmp_path, "a") == DvcEntry("b.pkl")
     (tmp_path / "dvc.yaml").write_text("artifacts:\n  a:\n    path: b.pkl\n    oops: 1\n")
-    with pytest.raises(YamlFileError, match=r"^dvc.yaml:4: artifacts.a.oops: Extra inputs"):
+    with pytest.raises(YamlFileError, match=r"^dvc.yaml:4: artifacts.a.oops: unknown key 'oops'"):
         read_dvc_artifacts(tmp_path)
 
 
@@ -264,5 +264,5 @@ def test_gto_config_read_quickly_from_the_work_tree(tmp_path: Path) -> None:
     assert (config.stages, config.types, config.index) == (["dev", "staging", "prod"], ["model"],
                                                            "a.yaml")  # fmt: skip
     (tmp_path / ".gto").write_text("stages: [dev, 'pro d']\n")
-    with pytest.raises(YamlFileError, match=r"^\.gto:1: stages: Value error, invalid name"):
+    with pytest.raises(YamlFileError, match=r"^\.gto:1: stages: invalid name"):
         annotations.read_gto_config(tmp_path)
