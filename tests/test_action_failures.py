@@ -187,3 +187,21 @@ def test_cli_conflict_moves_and_apply_remove_nothing(tmp_path: Path) -> None:
     assert _deploys(log) == [("deploy", "v1.0.0")]
     state = json.loads((d.path / ".gitops/state/prod.json").read_text())
     assert state["deployed"]["churn"]["version"] == "v1.0.0"
+
+
+def test_an_unreachable_forge_is_tried_once_not_per_deploy(tmp_path: Path) -> None:
+    log = tmp_path / "deploys.log"
+    text = _config(log).replace("state: {forge_records: false}\n", "")
+    text = text.replace("prod: {stage: prod,", "prod: {stage: prod, artifacts: [churn, fraud],")
+    o = _origin(tmp_path, text)
+    o.dev.tag("fraud@v1.0.0", o.dev.rev("churn@v1.0.0"), epoch=T0 + 50)
+    o.dev.tag("fraud#prod#1", o.dev.rev("churn@v1.0.0"), epoch=T0 + 60)
+    o.dev.tag("churn#prod#1", o.dev.rev("churn@v1.0.0"), epoch=T0 + 100)
+    o.publish()
+    ws = checkout_like_github(o, tmp_path / "ws", None)
+    closed = {"GITHUB_API_URL": "http://127.0.0.1:9"}  # nothing listens on the discard port
+    run = run_github(tmp_path, ws, "schedule", {}, "refs/heads/main", extra_env=closed)
+    assert run.code == 0, run.stdout + run.stderr
+    assert _deploys(log) == [("deploy", "v1.0.0"), ("deploy", "v1.0.0")]
+    warnings = [line for line in run.stdout.splitlines() if "could not record" in line]
+    assert len(warnings) == 1 and "no more deployment records are tried" in warnings[0]

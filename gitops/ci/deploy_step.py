@@ -18,6 +18,7 @@ from gitops.deploy.render import plan_markdown, plan_table, results_markdown, re
 from gitops.deploy.store import StateStore, http_auth_env, open_store
 from gitops.errors import GitopsError, UsageError
 from gitops.forge.base import Forge
+from gitops.forge.http import ForgeError
 from gitops.registry.moves import Changes
 from gitops.text import one_line, shorten
 
@@ -156,9 +157,12 @@ def _forge_recorder(forge: Forge, ctx: Context, reporter: Reporter) -> Recorder:
     """Deployment records on GitHub/GitLab, for the Environments view; never fails the run."""
     states = {"deployed": "success", "removed": "inactive", "failed": "failure"}
     states["rolled-back"] = "failure"
+    unreachable: list[str] = []  # once the API cannot be reached, it is not tried per deploy
 
     def record(action: Action, result: Result) -> None:
         if result.status not in states or action.to_commit is None and result.status != "removed":
+            return
+        if unreachable:
             return
         try:
             deployment = forge.create_deployment(
@@ -173,6 +177,13 @@ def _forge_recorder(forge: Forge, ctx: Context, reporter: Reporter) -> Recorder:
                 deployment, states[result.status], shorten(result.message, 140), ctx.run_url
             )
         except GitopsError as exc:
+            if isinstance(exc, ForgeError) and exc.status is None:  # no answer at all
+                unreachable.append(str(exc))
+                reporter.warning(
+                    f"could not record the deployment on the forge: {exc}; no more deployment "
+                    "records are tried in this run"
+                )
+                return
             reporter.warning(f"could not record the deployment on the forge: {exc}")
 
     return record
