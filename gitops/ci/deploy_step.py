@@ -128,7 +128,7 @@ def _setting_secrets(config: GitopsConfig) -> list[str]:
 
     names: set[str] = set()
     for env in config.environments.values():
-        settings = env.deploy if isinstance(env.deploy, dict) else env.deploy.model_dump()
+        settings = env.deploy.model_dump()
         if isinstance(settings.get("secret_env"), str):
             names.add(settings["secret_env"])
         for value in (settings.get("headers") or {}).values():

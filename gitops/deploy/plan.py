@@ -205,7 +205,8 @@ def make_plan(
     blind = blind or set()
     conflicts = registry.state.conflicts
     plan = Plan(conflicts=[str(c) for c in conflicts.values()])
-    desired_all = desired_state(registry, config, None, info)
+    # the environments planned, and those the order rule looks at
+    desired_all = desired_state(registry, config, with_upstreams(config, environments), info)
     for env_name, targets in desired_all.items():
         if environments is not None and env_name not in environments:
             continue

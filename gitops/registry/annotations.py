@@ -77,16 +77,22 @@ def _normalized(data: dict[Any, Any]) -> dict[str, Any]:
     return normalized
 
 
-def _read_gto_quick(content: bytes) -> GtoConfig | None:
-    """``.gto`` as ``_read_gto_full`` reads it, when it is simple YAML and every setting has
-    the exact type the model wants; ``None``: let the careful way decide."""
+def _simple_mapping(content: bytes) -> dict[Any, Any] | None:
+    """``content`` as a mapping when the quick YAML reader takes it; None: read it carefully."""
     from gitops.yaml12_fast import NotSimple, load
 
     try:
         data = load(content.decode("utf-8"))
     except (UnicodeDecodeError, NotSimple):
         return None
-    if type(data) is not dict:
+    return data if type(data) is dict else None
+
+
+def _read_gto_quick(content: bytes) -> GtoConfig | None:
+    """``.gto`` as ``_read_gto_full`` reads it, when it is simple YAML and every setting has
+    the exact type the model wants; ``None``: let the careful way decide."""
+    data = _simple_mapping(content)
+    if data is None:
         return None
     settings = _normalized(data)
     if not _GTO_SETTINGS.issuperset(settings):
@@ -354,13 +360,8 @@ def read_dvc_artifacts(root: Path, subdir: str = "") -> dict[str, DvcEntry]:
 
 
 def _read_dvc_quick(content: bytes, subdir: str) -> dict[str, DvcEntry] | None:
-    from gitops.yaml12_fast import NotSimple, load
-
-    try:
-        data = load(content.decode("utf-8"))
-    except (UnicodeDecodeError, NotSimple):
-        return None
-    if type(data) is not dict:
+    data = _simple_mapping(content)
+    if data is None:
         return None
     section = data.get("artifacts") or {}
     if type(section) is not dict:
