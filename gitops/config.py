@@ -23,6 +23,7 @@ from pydantic import (
 
 from gitops.deploy.drivers.settings import DeploySettings, LocalSettings, needs_driver
 from gitops.registry.tags import is_valid_fullname, is_valid_name
+from gitops.report.settings import ReportSettings
 from gitops.yamlerrors import FieldError
 from gitops.yamlfile import YamlDocument, YamlFileError, load_yaml
 
@@ -160,16 +161,17 @@ class GitopsConfig(_Strict):
         default_factory=StateSettings, description="Where live state is kept."
     )
     parallelism: int = Field(4, ge=1, le=256, description="Environments deployed at once.")
-    # reports (issue 11) and policies (issue 12) get their models with their features
-    reports: dict[str, Any] | None = Field(
-        None, description=f"Metric reports: {_NOT_YET}.", json_schema_extra={"maxProperties": 0}
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings,
+        description="Metric-diff reports: files, directions, gates, template.",
     )
+    # policies (issue 12) get their model with their feature
     policies: dict[str, Any] | None = Field(
         None, description=f"Promotion policies: {_NOT_YET}.", json_schema_extra={"maxProperties": 0}
     )
     _doc: YamlDocument | None = PrivateAttr(None)  # the file it came from: lines for errors
 
-    @field_validator("reports", "policies")
+    @field_validator("policies")
     @classmethod
     def _not_yet(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
         if value:

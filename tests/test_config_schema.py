@@ -201,7 +201,7 @@ def test_empty_reports_and_policies_are_fine(
         (
             "environments: {}\nreports:\n  pr:\n    metric: auc\n",
             3,
-            "reports.pr: `reports:` is not supported yet",
+            "reports.pr: unknown key 'pr'",
             "",
         ),
         (
