@@ -46,6 +46,9 @@ class Context:
     pr_title: str = ""
     head_ref: str = ""  # PR/MR source branch
     base_ref: str = ""  # PR/MR target branch
+    head_sha: str = ""  # PR/MR head commit (GitHub's ``sha`` is the merge commit)
+    base_sha: str = ""  # the target branch's tip when the event was made (GitHub)
+    diff_base_sha: str = ""  # the merge base, when the platform says (GitLab)
     actor: str = ""
     run_url: str = ""
     token: str = field(default="", repr=False)

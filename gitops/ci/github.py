@@ -103,6 +103,8 @@ def context_from_env(env: Mapping[str, str]) -> Context:
         pr_title=pr.title if pr else "",
         head_ref=pr.head.ref if pr else "",
         base_ref=pr.base.ref if pr else "",
+        head_sha=pr.head.sha if pr else "",
+        base_sha=pr.base.sha if pr else "",
         actor=env.get("GITHUB_ACTOR", ""),
         run_url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else "",
         token=env.get("INPUT_TOKEN") or env.get("GITHUB_TOKEN") or env.get("GITOPS_TOKEN", ""),

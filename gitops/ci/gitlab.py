@@ -74,6 +74,11 @@ def context_from_env(env: Mapping[str, str]) -> Context:
         pr_title=env.get("CI_MERGE_REQUEST_TITLE", ""),
         head_ref=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", ""),
         base_ref=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", ""),
+        # merged-results pipelines run on a merge commit: the source branch's tip is the head
+        head_sha=(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "") or env.get("CI_COMMIT_SHA", ""))
+        if iid
+        else "",
+        diff_base_sha=env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "") if iid else "",
         actor=env.get("GITLAB_USER_LOGIN", ""),
         run_url=env.get("CI_PIPELINE_URL", "") or env.get("CI_JOB_URL", ""),
         token=token,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import os
 import random
 import threading
 import time
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 from gitops.config import StateSettings
 from gitops.deploy.state import EnvironmentState, LiveState
 from gitops.errors import GitopsError
+from gitops.fileio import write_atomic
 from gitops.gitpush import PushError, hide_userinfo, push_commit, redactor
 from gitops.registry.git import run_git
 
@@ -131,9 +131,7 @@ class FileStore(StateStore):
                 if _digest(self._bytes(name)) != revision.get(name):
                     raise StaleState(f"{self._path(name)} changed since it was read")
             for name in sorted(state.dirty):
-                tmp = self.dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-                tmp.write_text(state.environments[name].dump())
-                os.replace(tmp, self._path(name))
+                write_atomic(self._path(name), state.environments[name].dump())
 
 
 class BranchStore(StateStore):

@@ -70,6 +70,7 @@ class Snapshot:
     label: str  # how people name the revision: "main", "churn@v1.2.0", "abc1234"
     sha: str  # the commit
     files: tuple[FileRead, ...] = ()
+    declared: Declared | None = None  # what decided ``files`` at this revision
 
     def file(self, path: str, kind: Kind) -> FileRead | None:
         for f in self.files:

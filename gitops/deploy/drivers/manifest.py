@@ -10,7 +10,6 @@ someone else moved the branch first: fetch, redo the edit on the new tip, push a
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from gitops.deploy.drivers.settings import PLACEHOLDERS, ManifestSettings
 from gitops.deploy.gitwrite import GitWriter, Rejected
 from gitops.deploy.yamledit import EditResult, set_values
 from gitops.errors import GitopsError
+from gitops.fileio import write_atomic
 
 if TYPE_CHECKING:
     from gitops.forge.base import Forge
@@ -115,13 +115,9 @@ class ManifestDriver(Driver):
         if dry_run:
             where = {"write": "", "commit": " and commit", "pr": " and open a PR"}[self.s.mode]
             return DeployOutcome(True, f"would set {summary} in {self.s.file}{where}")
-        tmp = target.with_name(f".{target.name}.gitops-tmp")
         try:  # a new file swapped in by rename: readers never see half a manifest
-            tmp.write_bytes(result.text.encode("utf-8"))
-            os.chmod(tmp, target.stat().st_mode)
-            os.replace(tmp, target)
+            write_atomic(target, result.text, mode=target.stat().st_mode & 0o7777)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             return DeployOutcome(False, f"cannot write {self.s.file}: {exc}")
         return DeployOutcome(True, f"wrote {summary} into {self.s.file}", {"file": self.s.file})
 
