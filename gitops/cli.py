@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
             "yet (a first sync of an adopted registry, an emergency); the record says so",
         )
 
+    from gitops.commands import report
+
+    report.add_parser(sub)
+
     sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
     sub.add_parser(
@@ -563,6 +567,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(keep=args.keep)
 
 
+def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
+    """``gitops/commands/<name>.py``'s ``run`` (already imported for its parser)."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(f"gitops.commands.{name}").run(args)
+
+    return run
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "show": cmd_show,
     "check-ref": cmd_check_ref,
@@ -575,6 +590,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plan": cmd_plan,
     "apply": cmd_apply,
     "reconcile": cmd_apply,
+    "report": _lazy("report"),
     "schema": cmd_schema,
     "action": cmd_action,
     "demo": cmd_demo,

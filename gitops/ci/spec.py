@@ -40,6 +40,12 @@ INPUTS: tuple[Input, ...] = (
     Input("dry-run", "false", "Plan and report, change nothing."),
     Input("token", "${{ github.token }}", "Token for the forge API; never printed."),
     Input("comment", "update", "PR/MR comment mode: `update` (sticky), `new` or `off`."),
+    Input(
+        "fail-on-regression",
+        "",
+        "`true`: a failed metric gate fails the job and the commit status; `false`: gates "
+        "only report. Empty: `reports.fail_on_regression` in gitops.yaml.",
+    ),
     Input("working-directory", ".", "Where the repository is, relative to the workspace."),
 )
 
@@ -61,6 +67,14 @@ OUTPUTS: tuple[Output, ...] = (
         '"level": L}]}`, in `after:` order.',
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
+    Output(
+        "report",
+        "Path of the metric report (Markdown), relative to the workspace; empty when none.",
+    ),
+    Output(
+        "report-json",
+        "Path of the metric report as JSON (a list: one per PR, or one per stage move).",
+    ),
     Output(
         "error",
         "Empty when the run succeeded; else what failed. The other outputs still hold "

@@ -1,11 +1,4 @@
-"""``gitops report``: what the metrics did between two revisions, on a terminal or as Markdown
-or JSON for a script.
-
-    gitops report --base main --head HEAD        two refs
-    gitops report churn@v1.3.0                   a version against the one before it
-    gitops report churn --stage prod             the latest version against what prod holds
-    gitops report churn@v1.3.0 --stage prod      that version against what prod holds
-"""
+"""``gitops report``: what the metrics did between two revisions (the text of ``--help``)."""
 
 from __future__ import annotations
 
@@ -21,6 +14,16 @@ if TYPE_CHECKING:
     from gitops.report.model import Report
     from gitops.report.settings import ReportSettings
 
+DESCRIPTION = """What the metrics and params did between two revisions: text on a terminal,
+Markdown or JSON for a script. Gates from gitops.yaml decide the exit code with
+--fail-on-regression.
+
+    gitops report --base main --head HEAD        two refs
+    gitops report churn@v1.3.0                   a version against the one before it
+    gitops report churn --stage prod             the latest version against what prod holds
+    gitops report churn@v1.3.0 --stage prod      that version against what prod holds
+"""
+
 FORMATS = ("text", "md", "json")
 
 
@@ -29,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "report",
         help="metric and params diff between two revisions, a version and the one before, "
         "or a candidate and what a stage holds",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", nargs="?", metavar="NAME[@VERSION]", help="an artifact or version")
@@ -112,7 +115,10 @@ def emit(report: Report, settings: ReportSettings, args: argparse.Namespace) -> 
     fmt = args.format or ("text" if sys.stdout.isatty() else "md")
     markdown = None
     if args.output is not None or fmt == "md":
-        markdown = render.markdown(report, _template(args, settings))
+        from gitops.registry.git import repo_root
+        from gitops.report.build import repo_template
+
+        markdown = render.markdown(report, repo_template(repo_root(args.repo), settings))
     document = render.to_json(report)
     if args.output is not None:
         _write(args.output, markdown or "")
@@ -132,19 +138,6 @@ def emit(report: Report, settings: ReportSettings, args: argparse.Namespace) -> 
             print(f"gate failed: {failed.reason}", file=sys.stderr)
         return 1 if enforce else 0
     return 0
-
-
-def _template(args: argparse.Namespace, settings: ReportSettings) -> str | None:
-    """The repo's own template text, when ``reports.template`` names one."""
-    if not settings.template:
-        return None
-    from gitops.registry.git import repo_root
-
-    path = repo_root(args.repo) / settings.template
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeError) as exc:
-        raise UsageError(f"reports.template: cannot read {settings.template}: {exc}") from None
 
 
 def _write(path: Path, content: str) -> None:

@@ -169,3 +169,15 @@ def _history(
                 values[f"{path}:{key}"] = read.values[key]
         points.append(HistoryPoint(h.version, h.sha, h.tag, values))
     return History(artifact, stage, tuple(f"{p}:{k}" for p, k in charted), tuple(points))
+
+
+def repo_template(repo: Path, settings: ReportSettings | None) -> str | None:
+    """The repository's own template text (``reports.template``), or None for ours."""
+    if settings is None or not settings.template:
+        return None
+    from gitops.errors import UsageError
+
+    try:
+        return (repo / settings.template).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise UsageError(f"reports.template: cannot read {settings.template}: {exc}") from None

@@ -235,3 +235,22 @@ def _has_commit(repo: Path, sha: str) -> bool:
     except GitopsError:
         return False
     return True
+
+
+def touched_artifacts(repo: Path, registry: Registry, base: str, head: str) -> list[str]:
+    """Artifacts whose path (dvc.yaml or artifacts.yaml) has a file changed between the two
+    commits, in registry order."""
+    from gitops.deploy.plan import artifact_info
+
+    out = run_git(repo, "diff", "--name-only", "-z", "--no-renames", base, head, "--")
+    changed = [p for p in out.decode("utf-8", "replace").split("\0") if p]
+    touched = []
+    for name, info in artifact_info(registry).items():
+        if not info.path:
+            continue
+        subdir = name.rpartition(":")[0]
+        path = f"{subdir}/{info.path}" if subdir else info.path
+        path = path.strip("/")
+        if any(f == path or f.startswith(path + "/") for f in changed):
+            touched.append(name)
+    return touched

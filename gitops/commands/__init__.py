@@ -1,0 +1,1 @@
+"""One module per CLI command (``add_parser`` + ``run``), as pre-commit's ``commands/``."""
