@@ -126,15 +126,21 @@ class Patterns(Generic[T]):
     def indexes(self, path: str, key: str) -> list[int]:
         """The indexes of the patterns that match ``key`` in ``path``, in written order (each
         once; an exact name before globs)."""
+        found = self.matching(path, key)
+        if len(found) < 2:
+            return list(found)
+        return sorted(set(found), key=lambda i: (not self._is_exact(i, path, key), i))
+
+    def matching(self, path: str, key: str) -> tuple[int, ...]:
+        """The indexes of the patterns that match, in no promised order, each at most twice (a
+        pattern both exact and a glob): for callers that only bucket metrics by pattern."""
         found = self._by_key(key)
         if self.by_path:
             full = f"{path}:{key}"
             extra = self._exact.get(full, []) + self._path_globs.find(full)
             if extra:
                 found = found + tuple(extra)
-        if len(found) < 2:
-            return list(found)
-        return sorted(set(found), key=lambda i: (not self._is_exact(i, path, key), i))
+        return found
 
     def _is_exact(self, i: int, path: str, key: str) -> bool:
         pattern = self.items[i][0]

@@ -59,7 +59,8 @@ def evaluate(
     for f in metrics.files:
         file_status.setdefault(f.path, f.new_status)
         for c in f.changes:
-            for i in patterns.indexes(c.path, c.key):
+            found = patterns.matching(c.path, c.key)
+            for i in dict.fromkeys(found) if len(found) > 1 else found:
                 matched[i].append(c)
     results: list[GateResult] = []
     for name, found in zip(names, matched, strict=True):
@@ -92,6 +93,7 @@ class _Rule:
         self.gate = gate
         self.drop_text = ""
         self.drop_limit: Decimal | None = None  # absolute, or the fraction of |old|
+        self.drop_float = 0.0
         if gate.max_drop is not None:
             if isinstance(gate.max_drop, str):
                 self.drop_text = gate.max_drop
@@ -99,6 +101,7 @@ class _Rule:
             else:
                 self.drop_text = fmt(gate.max_drop)
                 self.drop_limit = Decimal(repr(float(gate.max_drop)))
+            self.drop_float = float(self.drop_limit)
         texts = []
         if gate.min is not None:
             texts.append(f"min {fmt(gate.min)}")
@@ -142,6 +145,19 @@ class _Rule:
             return GateStatus.FAIL, "; ".join(fails)
         return GateStatus.PASS, f"{key} {fmt(new)} passes {self.rules}{note}"
 
+    def _within(self, worse: float, old: int | float) -> bool:
+        """``worse`` is at most the allowed drop, compared as exact decimals when the floats
+        are too close to tell (a drop of 0.04 vs 5% of 0.8 must pass)."""
+        assert self.drop_limit is not None
+        scale = abs(old) if self.gate.drop_is_relative else 1
+        limit = self.drop_float * scale
+        if worse < limit * (1 - 1e-9):
+            return True
+        if worse > limit * (1 + 1e-9) + 1e-300:
+            return False
+        exact = self.drop_limit * Decimal(repr(scale)) if scale != 1 else self.drop_limit
+        return Decimal(repr(worse)) <= exact
+
     def _drop(
         self, change: Change, directions: DirectionOf, old: int | float, new: int | float
     ) -> str:
@@ -166,16 +182,12 @@ class _Rule:
         if worse <= 0:
             return ""
         share = ""
-        assert self.drop_limit is not None
         if math.isinf(worse):
             pass
-        elif gate.drop_is_relative:
-            if Decimal(repr(worse)) <= self.drop_limit * Decimal(repr(abs(old))):
-                return ""
-            if old != 0 and math.isfinite(old):
-                share = f" ({fmt(worse / abs(old) * 100, 3)}%)"
-        elif Decimal(repr(worse)) <= self.drop_limit:
+        elif self._within(worse, old):
             return ""
+        elif gate.drop_is_relative and old != 0 and math.isfinite(old):
+            share = f" ({fmt(worse / abs(old) * 100, 3)}%)"
         return (
             f"{change.key} {verb} {fmt(worse)}{share} from {fmt(old)} to {fmt(new)} "
             f"(max_drop {self.drop_text})"
