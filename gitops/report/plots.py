@@ -9,8 +9,8 @@ each series' minimum and maximum (the best and worst epoch). LTTB keeps a curve'
 better than taking every n-th point, which misses spikes.
 
 Rules:
-- x: ``spec.x`` when given and present in the rows (else the row number, 0-based, and the error
-  says the column was not found); y: ``spec.y``, else every column with a number in some row,
+- x: ``spec.x`` when given (the row number, 0-based, when it is not given, or when rows exist
+  and none has that column: the error says so); y: ``spec.y``, else every column with a number in some row,
   in first-seen order, but x.
 - Points: rows whose x is a finite number and with at least one finite y; a y that is a
   string, a boolean, NaN or infinite is left out of that point (a chart cannot draw it).
@@ -45,9 +45,8 @@ def _plot(spec: PlotSpec, old: Snapshot | None, new: Snapshot, max_points: int) 
         f"{side}: {f.error}" for side, f in (("old", old_file), ("new", new_file)) if f and f.error
     ]
     x = spec.x
-    if x is not None and not any(x in row for row in (*new_rows, *old_rows)):
-        if new_rows or old_rows:
-            errors.append(f"no column {x!r}: x is the row number")
+    if x is not None and (new_rows or old_rows) and not any(x in r for r in (*new_rows, *old_rows)):
+        errors.append(f"no column {x!r}: x is the row number")
         x = None
     if spec.y:
         series = tuple(spec.y)
