@@ -352,3 +352,10 @@ def test_every_key_gets_a_change_unchanged_ones_too() -> None:
     d = diff(snap(ok("m.json", values)), snap(ok("m.json", values)), M, Directions(None))
     assert len(d.changes()) == 100
     assert {c.verdict for c in d.changes()} == {Verdict.SAME}
+
+
+def test_a_path_declared_twice_is_diffed_once_where_first_declared() -> None:
+    old = snap(ok("b.json", {"x": 1}), ok("a.json", {"y": 1}), ok("b.json", {"x": 9}))
+    new = snap(ok("a.json", {"y": 2}), ok("b.json", {"x": 2}), ok("a.json", {"y": 7}))
+    d = diff(old, new, M, Directions(None))
+    assert [(c.path, c.old, c.new) for c in d.changes()] == [("a.json", 1, 2), ("b.json", 1, 2)]

@@ -58,9 +58,9 @@ _NO_VALUES: dict[str, Value] = {}
 
 def diff(old: Snapshot | None, new: Snapshot, kind: Kind, directions: DirectionOf) -> Diff:
     """The changes of every ``kind`` file from ``old`` (None: nothing before) to ``new``."""
-    new_files = [f for f in new.files if f.kind == kind]
-    old_files = [f for f in old.files if f.kind == kind] if old is not None else []
-    old_by_path = {f.path: f for f in old_files}
+    new_files = list(_first_of_each_path(new.files, kind).values())
+    old_by_path = _first_of_each_path(old.files, kind) if old is not None else {}
+    old_files = list(old_by_path.values())
     seen = {f.path for f in new_files}
     out = [_file(old_by_path.get(f.path), f, old is None, kind, directions) for f in new_files]
     for f in old_files:
@@ -69,6 +69,15 @@ def diff(old: Snapshot | None, new: Snapshot, kind: Kind, directions: DirectionO
             gone = FileRead(path=f.path, kind=kind, status=FileStatus.MISSING, error=NOT_DECLARED)
             out.append(_file(f, gone, False, kind, directions))
     return Diff(files=tuple(out))
+
+
+def _first_of_each_path(files: tuple[FileRead, ...], kind: Kind) -> dict[str, FileRead]:
+    """The ``kind`` files in order, a path declared twice (two dvc.yaml files) only once."""
+    out: dict[str, FileRead] = {}
+    for f in files:
+        if f.kind == kind:
+            out.setdefault(f.path, f)
+    return out
 
 
 def _file(

@@ -10,8 +10,8 @@ better than taking every n-th point, which misses spikes.
 
 Rules:
 - x: ``spec.x`` when given (the row number, 0-based, when it is not given, or when rows exist
-  and none has that column: the error says so); y: ``spec.y``, else every column with a number in some row,
-  in first-seen order, but x.
+  and none has that column: the error says so); y: ``spec.y``, else every column with a
+  number in some row, in first-seen order, but x.
 - Points: rows whose x is a finite number and with at least one finite y; a y that is a
   string, a boolean, NaN or infinite is left out of that point (a chart cannot draw it).
 - A side whose file is missing, malformed or unreadable keeps its status, has no points, and
