@@ -60,8 +60,8 @@ def label(text: str, limit: int = LABEL_LIMIT) -> str:
 
 
 def _number(x: float) -> str:
-    """A data point as Mermaid reads it: plain decimal, shortest round-trip."""
-    text = format(Decimal(repr(float(x))), "f")
+    """A data point as Mermaid reads it: a plain decimal at 15 significant digits."""
+    text = format(Decimal(format(float(x), ".15g")), "f")  # no float noise, no exponent
     return text.removesuffix(".0") if "." in text else text
 
 

@@ -5,10 +5,11 @@ with binary noise (``0.020000000000000018``). Here a column is formatted as a wh
 
 - each float is first read at 15 significant digits, the most a double always round-trips, so
   ``0.1 + 0.2`` is ``0.3``: what is left is the value's *natural* digits;
-- the column shows the fewest significant digits (at most ``DIGITS``, never fewer than a value's
-  integer part needs) that cover every value's natural digits, then more while two distinct
-  values would still read the same: ``0.8512345`` vs ``0.8512346`` keep their 7th digit, a
-  lone ``0.8734567891`` shows as ``0.873457``;
+- the column shows the fewest significant digits that cover every value's natural digits, at
+  most ``DIGITS`` (or a large value's integer part and ``DECIMALS`` decimals: ``1234568.5``
+  stays whole), then more while two distinct values would still read the same:
+  ``0.8512345`` vs ``0.8512346`` keep their 7th digit, a lone ``0.8734567891`` shows as
+  ``0.873457``; an integer part is never cut (``1234567.0`` is ``1234567``);
 - trailing zeros are dropped (``0.8`` next to ``0.87346``), magnitudes below ``1e-4`` or above
   ``1e15`` use an exponent (``1.2e-07``);
 - ints as ints, booleans ``true``/``false``, NaN ``NaN``, infinities ``∞``/``-∞``, a missing
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from gitops.report.model import Change, Value
 
 DIGITS = 6  # significant digits a column shows at most unless values need more to differ
+DECIMALS = 2  # ... or a large number's integer part and two decimals
 MAX_DIGITS = 17  # enough for any two distinct doubles
 MISSING = "—"
 _NATURAL = 15  # digits a double always round-trips: float noise lives beyond them
@@ -66,7 +68,10 @@ def format_column(values: Sequence[Value | None]) -> list[str]:
     if not floats:
         return [_scalar(v) for v in values]
     natural = {x: format(x, f".{_NATURAL}g") for x in floats}
-    digits = min(DIGITS, max(_significant(t) for t in natural.values()))
+    digits = max(
+        min(_significant(text), max(DIGITS, _integer_digits(x) + DECIMALS))
+        for x, text in natural.items()
+    )
     distinct = len(set(natural.values()))  # values equal at 15 digits are one value to people
     shown = {x: _float(x, digits) for x in floats}
     while len(set(shown.values())) < distinct and digits < MAX_DIGITS:
