@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from gitops.report.model import Change, Direction, Kind, Value, Verdict
-from gitops.report.numbers import format_column, format_delta, format_number, format_percent
+from gitops.report.numbers import (
+    format_column,
+    format_delta,
+    format_deltas,
+    format_number,
+    format_percent,
+)
 
 NAN = float("nan")
 INF = float("inf")
@@ -102,3 +108,13 @@ def test_format_percent(relative: float | None, expected: str) -> None:
 def test_format_number_is_a_column_of_one() -> None:
     assert format_number(0.1 + 0.2) == "0.3"
     assert format_number(None) == "—"
+
+
+def test_a_column_of_changes_keeps_no_noise_and_needs_no_distinct_digits() -> None:
+    changes = [
+        _change(0.00996512, 0.0109651, 0.000999999999999999, 0.1),
+        _change(0.5, 0.502, 0.002, 0.004),
+        _change("a", "b", None, None),
+    ]
+    assert format_deltas(changes) == [("+0.001", "+10%"), ("+0.002", "+0.4%"), ("", "")]
+    assert format_column([0.001, 0.000999999999999999], distinct=False) == ["0.001", "0.001"]

@@ -62,8 +62,9 @@ def _scalar(value: Value | None) -> str:
     return value
 
 
-def format_column(values: Sequence[Value | None]) -> list[str]:
-    """One column's display strings, in order (see the module docstring for the rules)."""
+def format_column(values: Sequence[Value | None], distinct: bool = True) -> list[str]:
+    """One column's display strings, in order (see the module docstring for the rules).
+    ``distinct=False``: no extra digits to tell values apart (a column of changes)."""
     floats = {v for v in values if type(v) is float and math.isfinite(v)}
     if not floats:
         return [_scalar(v) for v in values]
@@ -72,9 +73,9 @@ def format_column(values: Sequence[Value | None]) -> list[str]:
         min(_significant(text), max(DIGITS, _integer_digits(x) + DECIMALS))
         for x, text in natural.items()
     )
-    distinct = len(set(natural.values()))  # values equal at 15 digits are one value to people
+    different = len(set(natural.values()))  # values equal at 15 digits are one value to people
     shown = {x: _float(x, digits) for x in floats}
-    while len(set(shown.values())) < distinct and digits < MAX_DIGITS:
+    while distinct and len(set(shown.values())) < different and digits < MAX_DIGITS:
         digits += 1
         shown = {x: _float(x, digits) for x in floats}
     return [shown[v] if type(v) is float and v in shown else _scalar(v) for v in values]
@@ -92,13 +93,24 @@ def _signed(text: str) -> str:
 def format_delta(change: Change) -> tuple[str, str]:
     """``("+0.02", "+2.4%")``: the change and the relative change, signed; ``""`` for what has
     none (non-numeric values, a relative change from 0). A zero change reads ``0`` and ``0%``."""
-    delta = change.delta
-    if delta is None or isinstance(delta, bool):
-        return "", ""
-    if isinstance(delta, float) and not math.isfinite(delta):
-        return _signed(format_number(delta)), ""
-    absolute = "0" if delta == 0 else _signed(format_number(delta))
-    return absolute, format_percent(change.relative)
+    return format_deltas([change])[0]
+
+
+def format_deltas(changes: Sequence[Change]) -> list[tuple[str, str]]:
+    """``format_delta`` for a table's column of changes: their digits chosen together."""
+    deltas = [c.delta if isinstance(c.delta, int | float) else None for c in changes]
+    shown = format_column([None if isinstance(d, bool) else d for d in deltas], distinct=False)
+    out = []
+    for change, delta, text in zip(changes, deltas, shown, strict=True):
+        if delta is None or isinstance(delta, bool):
+            out.append(("", ""))
+        elif isinstance(delta, float) and not math.isfinite(delta):
+            out.append((_signed(text), ""))
+        elif delta == 0:
+            out.append(("0", format_percent(change.relative)))
+        else:
+            out.append((_signed(text), format_percent(change.relative)))
+    return out
 
 
 def format_percent(relative: float | None) -> str:

@@ -58,7 +58,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -83,7 +83,13 @@ from gitops.report.model import (
     Value,
     Verdict,
 )
-from gitops.report.numbers import MISSING, format_column, format_delta, format_number
+from gitops.report.numbers import (
+    MISSING,
+    format_column,
+    format_delta,
+    format_deltas,
+    format_number,
+)
 
 SCHEMA = 1
 TEMPLATE = "report.md.j2"
@@ -137,11 +143,39 @@ def _untrusted(obj: Any, memo: dict[str, Text]) -> Any:
         return kind(_untrusted(item, memo) for item in obj)
     if kind is dict:
         return {_untrusted(k, memo): _untrusted(v, memo) for k, v in obj.items()}
-    if dataclasses.is_dataclass(obj):
+    if kind is Change:  # the bulk of a report: its layout is known
+        fields = obj.__dict__.copy()
+        for name in _CHANGE_TEXT:
+            value = fields[name]
+            if type(value) is str:
+                text = memo.get(value)
+                if text is None:
+                    text = memo[value] = Text(value)
+                fields[name] = text
         copy = object.__new__(kind)
-        copy.__dict__.update({k: _untrusted(v, memo) for k, v in obj.__dict__.items()})
+        copy.__dict__.update(fields)
+        return copy
+    if dataclasses.is_dataclass(obj):
+        fields = {}
+        for name, value in obj.__dict__.items():
+            of = type(value)
+            if of is str:
+                text = memo.get(value)
+                if text is None:
+                    text = memo[value] = Text(value)
+                fields[name] = text
+            elif value is None or of in _PLAIN or isinstance(value, Enum):
+                fields[name] = value
+            else:
+                fields[name] = _untrusted(value, memo)
+        copy = object.__new__(kind)
+        copy.__dict__.update(fields)
         return copy
     return obj
+
+
+_PLAIN = (bool, int, float, Text)
+_CHANGE_TEXT = ("path", "key", "old", "new")  # Change's fields that can hold a str
 
 
 def untrusted(report: Report) -> Report:
@@ -163,10 +197,20 @@ def link(label: str, url: str) -> Md:
     return Md(f"[{md.escape(str(label))}]({url})")
 
 
+@lru_cache(maxsize=8192)
+def _code(text: str, in_table: bool = True) -> str:
+    return md.code(text, in_table=in_table).replace("-->", "--\u203a")
+
+
 def code(text: Any, in_table: bool = True) -> Md:
     """Inline code that no string can break out of (``-->`` kept from closing a comment);
     ``in_table=False`` outside tables, where a ``|`` needs no backslash."""
-    return Md(md.code(str(text), in_table=in_table).replace("-->", "--\u203a"))
+    return Md(_code(str(text), in_table))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Md:
+    """``gitops.markdown.table`` on plain strings (Markup's own methods escape: slow here)."""
+    return Md(md.table([str(h) for h in header], rows))
 
 
 def escape(text: Any) -> Md:
@@ -230,7 +274,7 @@ def _value_cells(values: Sequence[Value | None]) -> list[str]:
     """A column of values as Markdown cells: numbers formatted together, strings as code."""
     shown = format_column(values)
     return [
-        code(text) if isinstance(value, str) else (text if value is not None else MISSING)
+        _code(text) if isinstance(value, str) else (text if value is not None else MISSING)
         for value, text in zip(values, shown, strict=True)
     ]
 
@@ -265,12 +309,13 @@ def changes_table(
     word = "Metric" if numeric else "Param"
     header = ["Path", word, _label(base, "Old"), _label(head, "New"), "Change", "%", ""]
     cells = []
+    deltas = format_deltas([c for _, c in rows])
     for i, (f, c) in enumerate(rows):
-        change, pct = format_delta(c)
+        change, pct = deltas[i]
         cells.append(
             [
-                code(c.path),
-                code(c.key),
+                _code(c.path),
+                _code(c.key),
                 olds[i],
                 news[i],
                 change,
@@ -278,7 +323,7 @@ def changes_table(
                 verdict(c, f),
             ]
         )
-    return Md(md.table(header, cells))
+    return _table(header, cells)
 
 
 def params_table(diff: Diff, base: Side | None = None, head: Side | None = None) -> Md:
@@ -289,10 +334,10 @@ def params_table(diff: Diff, base: Side | None = None, head: Side | None = None)
     values = _value_cells([c.old for c in rows] + [c.new for c in rows])
     header = ["Path", "Param", _label(base, "Old"), _label(head, "New"), ""]
     cells = [
-        [code(c.path), code(c.key), values[i], values[len(rows) + i], c.verdict.value]
+        [_code(c.path), _code(c.key), values[i], values[len(rows) + i], c.verdict.value]
         for i, c in enumerate(rows)
     ]
-    return Md(md.table(header, cells))
+    return _table(header, cells)
 
 
 def unchanged_table(diff: Diff) -> Md:
@@ -302,8 +347,8 @@ def unchanged_table(diff: Diff) -> Md:
         return Md("")
     values = _value_cells([c.new for c in rows])
     word = "Param" if all(c.kind is Kind.PARAMS for c in rows) else "Metric"
-    cells = [[code(c.path), code(c.key), values[i]] for i, c in enumerate(rows)]
-    return Md(md.table(["Path", word, "Value"], cells))
+    cells = [[_code(c.path), _code(c.key), values[i]] for i, c in enumerate(rows)]
+    return _table(["Path", word, "Value"], cells)
 
 
 def values_table(diff: Diff) -> Md:
@@ -313,8 +358,8 @@ def values_table(diff: Diff) -> Md:
         return Md("")
     values = _value_cells([c.new for c in rows])
     word = "Param" if all(c.kind is Kind.PARAMS for c in rows) else "Metric"
-    cells = [[code(c.path), code(c.key), values[i]] for i, c in enumerate(rows)]
-    return Md(md.table(["Path", word, "Value"], cells))
+    cells = [[_code(c.path), _code(c.key), values[i]] for i, c in enumerate(rows)]
+    return _table(["Path", word, "Value"], cells)
 
 
 _STATUS_WORDS = {
@@ -377,14 +422,14 @@ def gates_table(gates: GateReport) -> Md:
         return Md("")
     rows = [
         [
-            code(r.gate),
-            (code(r.path) + Md(" ") if r.path else Md("")) + (code(r.metric) if r.metric else ""),
+            _code(r.gate),
+            (_code(r.path) + " " if r.path else "") + (_code(r.metric) if r.metric else ""),
             _GATE_ICON[r.status],
-            escape(r.reason),
+            md.escape(r.reason),
         ]
         for r in results
     ]
-    return Md(md.table(["Gate", "Metric", "Result", "Why"], rows))
+    return _table(["Gate", "Metric", "Result", "Why"], rows)
 
 
 def headline(report: Report) -> Md:
@@ -413,17 +458,17 @@ def stages_table(stages: Sequence[StageHolding]) -> Md:
         c = counts(s.diff)
         rows.append(
             [
-                code(s.artifact),
-                code(s.stage),
-                code(s.version),
+                _code(s.artifact),
+                _code(s.stage),
+                _code(s.version),
                 str(c["better"]),
                 str(c["worse"]),
                 str(c["same"]),
-                gate_line(s.gates).removeprefix("Gates: ") or "—",
+                str(gate_line(s.gates)).removeprefix("Gates: ") or "—",
             ]
         )
     header = ["Artifact", "Stage", "Holds", "Better", "Worse", "Same", "Gates"]
-    return Md(md.table(header, rows))
+    return _table(header, rows)
 
 
 def history_table(history: History) -> Md:
@@ -431,12 +476,12 @@ def history_table(history: History) -> Md:
     if not history.points:
         return Md("")
     columns = [_value_cells([p.values.get(m) for p in history.points]) for m in history.metrics]
-    header = ["Version", "Tag"] + [code(m) for m in history.metrics]
+    header = ["Version", "Tag"] + [_code(m) for m in history.metrics]
     rows = [
-        [code(p.version), code(p.tag)] + [col[i] for col in columns]
+        [_code(p.version), _code(p.tag)] + [col[i] for col in columns]
         for i, p in enumerate(history.points)
     ]
-    return Md(md.table(header, rows))
+    return _table(header, rows)
 
 
 def history_charts(history: History) -> list[tuple[str, Md]]:
@@ -454,16 +499,16 @@ def plot_table(plot: PlotDiff) -> Md:
         return Md("")
     old = dict(plot.old)
     new = dict(plot.new)
-    header = [code(plot.x) if plot.x else "row"]
+    header = [_code(plot.x) if plot.x else "row"]
     columns: list[list[str]] = []
     for column in plot.series:
-        header += [Md(f"{code(column)} old"), Md(f"{code(column)} new")]
+        header += [f"{_code(column)} old", f"{_code(column)} new"]
         both = [old.get(x, {}).get(column) for x in xs] + [new.get(x, {}).get(column) for x in xs]
         cells = _value_cells(both)
         columns += [cells[: len(xs)], cells[len(xs) :]]
     ticks = format_column(xs)
     rows = [[ticks[i]] + [col[i] for col in columns] for i in range(len(xs))]
-    return Md(md.table(header, rows))
+    return _table(header, rows)
 
 
 def num(value: Value | None) -> Md:
