@@ -323,7 +323,15 @@ def missing_and_malformed() -> Report:
             ),
         )
     )
-    return report(metrics=metrics)
+    plot = PlotDiff(
+        PlotSpec("plots/roc.json", x="fpr", y=("tpr",)),
+        "fpr",
+        ("tpr",),
+        ((0.0, {"tpr": 0.0}), (0.5, {"tpr": 0.8}), (1.0, {"tpr": 1.0})),
+        (),
+        new_status=FileStatus.MISSING,
+    )
+    return report(metrics=metrics, plots=(plot,))
 
 
 def only_added() -> Report:

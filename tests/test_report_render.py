@@ -189,6 +189,8 @@ def test_missing_and_malformed_files_are_called_out() -> None:
     assert "not shown (lists or nulls): `per_class`, `notes`" in text
     assert "| removed (file missing) |" in text
     assert "| added (file malformed before) |" in text
+    assert "⚠️ missing in `feature/better-model`" in text.split("#### plots/roc\\.json")[1]
+    assert '"plots/roc.json: tpr (old)"' in text  # the side that is there is still drawn
 
 
 def test_only_added_and_only_removed() -> None:
