@@ -3,7 +3,8 @@ real Markdown parser (markdown-it-py, GFM tables), no HTML, link, image or menti
 untrusted text, Mermaid charts that no label can break, a template language that escapes what a
 repository's own template prints, JSON with stable keys, and the terminal text.
 
-Regenerate the golden files with ``GITOPS_UPDATE_GOLDEN=1`` and read the diff before committing.
+Golden files: ``tests/golden/report/<name>.md.golden`` (not ``.md``: the documentation checks
+would read them). Regenerate them with ``GITOPS_UPDATE_GOLDEN=1`` and read the diff.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def test_the_checks_catch_what_they_look_for(bad: str) -> None:
 def test_golden_markdown(name: str) -> None:
     text = markdown(samples.SAMPLES[name]())
     check_markdown(text)
-    golden = GOLDEN / f"{name}.md"
+    golden = GOLDEN / f"{name}.md.golden"
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text, encoding="utf-8")
@@ -297,6 +298,9 @@ def test_own_template_can_include_ours_and_compare_raw_strings() -> None:
         ("{{ report.__class__.__mro__ }}", "reports.template: "),
         ('{% include "../../etc/passwd.md.j2" %}', "only our own templates can be included"),
         ('{% include "nope.md.j2" %}', "report template 'nope.md.j2': no such template"),
+        ("{{ changes_table(report.metrics, 'most') }}", "which is one of changed, unchanged"),
+        ("{{ changes_table('x') }}", "reports.template: AttributeError: "),
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "reports.template: RecursionError"),
     ],
 )
 def test_broken_or_unsafe_templates_are_one_clear_error(template: str, message: str) -> None:

@@ -584,7 +584,8 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 def markdown(report: Report, template: str | None = None) -> str:
     """The report as Markdown: our template, or ``template`` (a repository's own template text).
 
-    A template that does not compile or fails while rendering is a GitopsError naming the line.
+    A repository's template that does not compile, reads what is not there, or calls a helper
+    wrongly is one GitopsError (with the line when Jinja knows it), never a traceback.
     """
     from jinja2 import TemplateError, TemplateSyntaxError
     from jinja2.exceptions import SecurityError
@@ -601,6 +602,10 @@ def markdown(report: Report, template: str | None = None) -> str:
         raise GitopsError(f"{where}: not allowed in a report template: {exc}") from None
     except TemplateError as exc:
         raise GitopsError(f"{where}: {exc.message or exc}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+        if template is None:
+            raise  # our own template: a bug, with its traceback
+        raise GitopsError(f"{where}: {type(exc).__name__}: {exc}") from None
     text = _BLANK_RUNS.sub("\n\n", text).strip("\n")
     return text + "\n"
 
