@@ -394,3 +394,12 @@ def test_sparkline() -> None:
     assert sparkline([1.0, 1.0]) == "▅▅"
     assert sparkline([float("nan"), 1.0, 2.0]) == " ▁█"
     assert sparkline([]) == ""
+
+
+def test_link_labels_and_urls() -> None:
+    from gitops.report.render import code, link
+
+    assert link("v1|x", "https://h/t") == "[v1\\|x](https://h/t)"
+    assert link(code("v1"), "https://h/t") == "[`v1`](https://h/t)"
+    assert link("x", "https://h/a b") == "x"  # not a URL we built: no link
+    assert link("x", "javascript:alert(1)") == "x"

@@ -190,11 +190,13 @@ def untrusted(report: Report) -> Report:
 _URL = re.compile(r"https?://[^\s<>()\[\]`\"'\\]+")
 
 
-def link(label: str, url: str) -> Md:
-    """``[label](url)`` for an http(s) URL we built; any other URL gives the label alone."""
+def link(label: Any, url: str) -> Md:
+    """``[label](url)`` for an http(s) URL we built; any other URL gives the label alone. The
+    label is text (escaped) or Markdown from a helper (``link(code(tag), url)``)."""
+    shown = escape(label)
     if not url or not _URL.fullmatch(str(url)):
-        return Md(md.escape(str(label)))
-    return Md(f"[{md.escape(str(label))}]({url})")
+        return shown
+    return Md(f"[{shown}]({url})")
 
 
 @lru_cache(maxsize=8192)
