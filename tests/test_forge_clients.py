@@ -342,3 +342,27 @@ def test_gitlab_429_retry_after(gl: ForgeServer) -> None:
     started = time.monotonic()
     assert gitlab(gl).upsert_comment(5, "r", "x").action == "created"
     assert time.monotonic() - started >= 1.0
+
+
+def test_an_oversized_report_is_cut_into_valid_markdown_with_every_section_closed(
+    gh: ForgeServer,
+) -> None:
+    """A 2,000-metric report is near twice GitHub's limit: the comment is cut at a row, every
+    table row keeps its cells, and the folded section and code fences it was cut in are
+    closed (the checks of the report's golden tests, on the comment as posted)."""
+    from report_samples import many
+    from test_report_render import check_markdown
+
+    from gitops.report.render import markdown
+
+    body = markdown(many(2000))
+    assert len(body) > 65_536 * 1.5
+    result = github(gh).upsert_comment(7, "r", body, full_text_at="https://ci/run/1")
+    assert result.truncated
+    [comment] = gh.comments(REPO, 7)
+    assert len(comment.body) <= 65_536
+    assert comment.body.startswith(marker("r") + "\n")
+    check_markdown(comment.body.removeprefix(marker("r") + "\n"))
+    assert comment.body.count("<details>") == comment.body.count("</details>")
+    assert comment.body.count("```") % 2 == 0
+    assert "The full report is in https://ci/run/1." in comment.body

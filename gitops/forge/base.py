@@ -73,6 +73,8 @@ def fit_body(body: str, limit: int, full_text_at: str) -> tuple[str, bool]:
     kept = body[:cut].rstrip()
     if kept.count("```") % 2:  # never leave a code fence open
         kept += "\n```"
+    unclosed = kept.count("<details>") - kept.count("</details>")
+    kept += "\n\n</details>" * max(unclosed, 0)  # nor a folded section
     return kept + note.format(kept=len(kept)), True
 
 
