@@ -21,10 +21,13 @@ from gitops.yamlfile import YamlFileError
 
 if TYPE_CHECKING:
     from gitops.ci.deploy_step import DeployStep
+    from gitops.config import GitopsConfig
     from gitops.registry.moves import Changes
+    from gitops.report.model import Report
 
 COMMANDS = ("auto", "moves", "plan", "apply", "reconcile")
 TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Inputs:
     dry_run: bool
     comment: str
     working_directory: str
+    fail_on_regression: bool | None  # None: as gitops.yaml says
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -55,6 +59,9 @@ class Inputs:
         comment = values["comment"].lower()
         if comment not in ("update", "new", "off"):
             raise UsageError(f"input `comment` is {comment!r}; expected update, new or off")
+        enforce = values["fail-on-regression"].lower()
+        if enforce not in ("", *TRUE, *FALSE):
+            raise UsageError(f"input `fail-on-regression` is {enforce!r}; expected true or false")
         return cls(
             command=command,
             config=values["config"],
@@ -63,6 +70,7 @@ class Inputs:
             dry_run=values["dry-run"].lower() in TRUE,
             comment=comment,
             working_directory=values["working-directory"],
+            fail_on_regression=None if not enforce else enforce in TRUE,
         )
 
     def tags(self) -> list[str]:
@@ -95,6 +103,9 @@ class RunRecord:
     changes: Changes | None = None
     step: DeployStep | None = None
     comment_url: str = ""
+    reports: list[Report] = field(default_factory=list)
+    report_text: str = ""  # the reports as Markdown (with the plan, on a PR)
+    report_outputs: dict[str, str] = field(default_factory=dict)  # report, report-json paths
     errors: list[str] = field(default_factory=list)
     code: int = 0
 
@@ -161,6 +172,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
         config = load_config(repo, inputs.config)
     if config is None:
         reporter.log(f"no {inputs.config}: stage moves are reported, nothing is deployed")
+    moved = (
+        [m.to_commit or "" for m in changes.moves] if ctx.event != EventKind.PULL_REQUEST else []
+    )
+    if moved and _anything_to_report(repo, moved, config):  # before deploys: a failed one
+        _report(ctx, inputs, repo, config, reporter, record)  # still leaves its report
     if config is not None and inputs.command != "moves":
         from gitops.ci import deploy_step
         from gitops.deploy.names import check_names
@@ -176,14 +192,99 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
     if step is not None and step.failed:
         failed = [r for r in step.results if r.failed]
         record.fail(f"{len(failed)} deploy(s) failed: see the deployments output", 1)
-    if ctx.event == EventKind.PULL_REQUEST and step is not None:
-        from gitops.ci import comment
-        from gitops.ci.deploy_step import markdown as deploy_markdown
+    if ctx.event == EventKind.PULL_REQUEST and inputs.command in ("auto", "plan"):
+        if _anything_to_report(repo, [ctx.sha or ctx.head_sha], config):  # checked out
+            _report(ctx, inputs, repo, config, reporter, record)
+        _comment(ctx, inputs, reporter, record)
+
+
+def _anything_to_report(repo: Path, shas: list[str], config: GitopsConfig | None) -> bool:
+    """Whether the revisions have metrics, params or plots files; asked without the report's
+    code (a registry without metrics files pays nothing for reports, and a PR of such a
+    repository gets the plan alone)."""
+    if config is not None:
+        s = config.reports
+        if s.metrics is not None or s.params is not None or s.plots is not None:
+            return True
+    from gitops.report.probe import has_report_files
+
+    return has_report_files(repo, list(dict.fromkeys(sha for sha in shas if sha)))
+
+
+def _report(
+    ctx: Context,
+    inputs: Inputs,
+    repo: Path,
+    config: GitopsConfig | None,
+    reporter: Reporter,
+    record: RunRecord,
+) -> None:
+    """The metric report(s) of this run, their files, the gates' verdict and commit status.
+    A report that cannot be made fails the run with its reason; the deploy goes on."""
+    from gitops.ci import report_step
+    from gitops.report.settings import ReportSettings
+
+    assert record.changes is not None
+    settings = config.reports if config is not None else ReportSettings()
+    try:
+        with reporter.group("Metric report"):
+            if ctx.event == EventKind.PULL_REQUEST:
+                plan = ""
+                if record.step is not None:
+                    from gitops.ci.deploy_step import markdown as deploy_markdown
+
+                    plan = deploy_markdown(record.step)
+                record.reports = [
+                    report_step.pull_request_report(
+                        ctx, repo, record.changes, settings, plan, reporter
+                    )
+                ]
+            else:
+                record.reports = report_step.move_reports(ctx, repo, record.changes, settings)
+            record.reports = [r for r in record.reports if report_step.worth_showing(r)]
+            if not record.reports:
+                reporter.log("report: no metrics, params or plots files (dvc.yaml, metrics.json)")
+                return
+            record.report_text = report_step.render(record.reports, repo, settings)
+            record.report_outputs = report_step.write_files(
+                record.reports, record.report_text, repo, ctx
+            )
+            reporter.log(f"report: {record.report_outputs['report']}")
+    except GitopsError as exc:
+        reporter.error(f"no metric report: {exc}")
+        record.fail(f"no metric report: {exc}", 1)
+        return
+    enforce = inputs.fail_on_regression
+    if enforce is None:
+        enforce = settings.fail_on_regression
+    for message in report_step.gate_failures(record.reports):
+        if enforce:
+            reporter.error(message)
+            record.fail(message, 1)
+        else:
+            reporter.warning(message + " (not enforced: fail-on-regression is off)")
+    if ctx.event == EventKind.PULL_REQUEST and inputs.command in ("auto", "plan"):
         from gitops.forge import forge_for
 
         forge = forge_for(ctx, log=reporter.log)
-        body = "# gitops\n" + deploy_markdown(step)
-        record.comment_url = comment.publish(ctx, forge, reporter, "plan", body, inputs.comment)
+        report_step.set_status(ctx, forge, record.reports[0], enforce, reporter)
+
+
+def _comment(ctx: Context, inputs: Inputs, reporter: Reporter, record: RunRecord) -> None:
+    """One sticky comment: the report with the plan in it, or the plan alone when no report
+    could be made. Its key stays "plan", so PRs commented by earlier versions keep one comment."""
+    from gitops.ci import comment
+    from gitops.forge import forge_for
+
+    body = record.report_text
+    if not body and record.step is not None:
+        from gitops.ci.deploy_step import markdown as deploy_markdown
+
+        body = "# gitops\n" + deploy_markdown(record.step)
+    if not body:
+        return
+    forge = forge_for(ctx, log=reporter.log)
+    record.comment_url = comment.publish(ctx, forge, reporter, "plan", body, inputs.comment)
 
 
 def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: RunRecord) -> None:
@@ -200,12 +301,17 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
             values = summary.outputs(record.changes, repo)
         values |= deploy_outputs(record.step)
         values["comment-url"] = record.comment_url
+        values["report"] = record.report_outputs.get("report", "")
+        values["report-json"] = record.report_outputs.get("report-json", "")
         values["error"] = "\n".join(record.errors)
         reporter.set_outputs(values)
         text = summary.errors_markdown(record.errors)
         if record.changes is not None and ctx is not None:
             text += summary.markdown(record.changes, ctx)
-        text += deploy_markdown(record.step)
+        if record.report_text:
+            text += "\n" + record.report_text + "\n"
+        if not (record.reports and record.reports[0].plan_markdown):  # else it is in the report
+            text += deploy_markdown(record.step)
         if text:
             reporter.write_summary(text)
     except (OSError, UnicodeError, GitopsError) as exc:

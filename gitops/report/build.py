@@ -18,6 +18,7 @@ from gitops.report.metrics import read_snapshots
 from gitops.report.model import (
     Declared,
     Diff,
+    Direction,
     History,
     HistoryPoint,
     Kind,
@@ -134,19 +135,20 @@ def _plot_specs(new: Snapshot, old: Snapshot | None) -> list[PlotSpec]:
 
 
 def _charted(metrics: Diff, settings: ReportSettings) -> list[tuple[str, str]]:
-    """(path, key) of the metrics a history chart draws: the gated ones first, then the
-    numbers of the new revision in file order, at most ``HISTORY_METRICS``."""
-    gated = {
-        (r.path, r.metric)
-        for r in gating.evaluate(settings.gates, metrics, Directions(settings)).results
-        if r.metric
-    }
+    """(path, key) of the metrics a history chart draws: the gated ones first, then those with
+    a direction (a count or a seed says nothing over versions), in file order, at most
+    ``HISTORY_METRICS``."""
+    directions = Directions(settings)
+    results = gating.evaluate(settings.gates, metrics, directions).results
+    gated = {(r.path, r.metric) for r in results if r.metric}
     numeric = [
-        (c.path, c.key)
+        c
         for c in metrics.changes()
         if isinstance(c.new, int | float) and not isinstance(c.new, bool) and math.isfinite(c.new)
     ]
-    chosen = [p for p in numeric if p in gated] + [p for p in numeric if p not in gated]
+    chosen = [(c.path, c.key) for c in numeric if (c.path, c.key) in gated]
+    chosen += [(c.path, c.key) for c in numeric
+               if (c.path, c.key) not in gated and c.direction != Direction.NONE]  # fmt: skip
     return chosen[:HISTORY_METRICS]
 
 

@@ -47,6 +47,7 @@ class Declared:
     params: tuple[str, ...] = ()
     plots: tuple[PlotSpec, ...] = ()
     source: str = "default"  # "gitops.yaml", "dvc.yaml" (paths of the dvc.yaml files), "default"
+    notes: tuple[str, ...] = ()  # why some declarations were not read (a broken dvc.yaml)
 
 
 @dataclass(frozen=True)
