@@ -216,4 +216,56 @@ def test_gitlab_mr_uses_the_diff_base_and_sets_the_pipeline_status(
     assert run.code == 0, run.stdout + run.stderr
     [note] = forge.notes(42, 5)
     assert "0.85" in note.body and "Deployment plan" in note.body
+    [status] = [s for s in forge.project(42).statuses if s.sha == head]
+    assert (status.name, status.status) == ("gitops/report", "success")
     assert TOKEN not in run.everything()
+
+
+HOSTILE = {
+    "a|b": 1.0,
+    "`code`": 2.0,
+    "<script>alert(1)</script>": 3.0,
+    "@team please look": 4.0,
+    "::set-output name=x::y": 5.0,
+    "##[error]boom": 6.0,
+    "line\nbreak\r::warning::x": 7.0,
+    "[click](https://evil.example)": 8.0,
+    "--> <!--": 9.0,
+    "%0A::error::encoded": 10.0,
+}
+
+
+def test_hostile_metric_names_stay_text_in_the_comment_summary_and_log(
+    tmp_path: Path, origin: Origin, forge: ForgeServer
+) -> None:
+    """Metric names are whatever a training script wrote: none of them may become a table
+    cell, HTML, a link, a mention, a workflow command or a broken marker."""
+    github_forge(forge, origin)
+    dev = origin.dev
+    git(dev.path, "checkout", "-q", "tune")
+    files = {
+        "metrics.json": json.dumps({"acc": 0.9, "loss": 0.2, **HOSTILE}),
+        "eval/x.json": "[1",
+        "dvc.yaml": "metrics: [metrics.json, eval/x.json]\n",
+    }
+    head = dev.commit(files=files, epoch=T0 + 50)  # fmt: skip
+    forge.add_commit("acme/models", "tune", {"x": "1"}, sha=head)
+    git(dev.path, "checkout", "-q", "main")
+    git(dev.path, "push", "-q", "--force", "origin", "tune")
+    ws, merge = checkout_pr_merge(origin, tmp_path / "ws")
+    run = run_github(tmp_path, ws, "pull_request", pr_payload(origin), "refs/pull/7/merge",
+                     sha=merge, extra_env={"GITHUB_API_URL": forge.github_url})  # fmt: skip
+    assert run.code == 0, run.stdout + run.stderr
+    from cienv import runner_commands
+    from test_report_render import check_markdown
+
+    acted = runner_commands(run.stdout)
+    assert {c.name for c in acted} <= {"group", "endgroup", "add-mask"}, acted
+    [comment] = forge.comments("acme/models", 7)
+    assert comment.body.count("-->") == 1  # the marker's own, on the first line
+    check_markdown(comment.body.split("\n", 1)[1])
+    check_markdown(run.summary)
+    assert "invalid JSON" in comment.body  # eval/x.json is broken on the PR side: said so
+    # names are shown as the literal text they are (in code spans: the parser found no HTML,
+    # link, image or mention in them above)
+    assert "`<script>alert(1)</script>`" in comment.body

@@ -245,6 +245,8 @@ def _report(
             if not record.reports:
                 reporter.log("report: no metrics, params or plots files (dvc.yaml, metrics.json)")
                 return
+            for report in record.reports:  # the log has it too (GitLab shows no summary page)
+                reporter.log_block(report_step.text(report))
             record.report_text = report_step.render(record.reports, repo, settings)
             record.report_outputs = report_step.write_files(
                 record.reports, record.report_text, repo, ctx

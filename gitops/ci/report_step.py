@@ -90,6 +90,13 @@ def worth_showing(report: Report) -> bool:
     return bool(d.metrics or d.params or d.plots)
 
 
+def text(report: Report) -> str:
+    """The report as plain text for the job log (no colour: runners show escapes as text)."""
+    from gitops.report.text import render as render_text
+
+    return render_text(report, color=False)
+
+
 def render(reports: Sequence[Report], repo: Path, settings: ReportSettings) -> str:
     from gitops.report.render import markdown
 
