@@ -77,7 +77,12 @@ def test_a_candidate_against_a_stage_with_its_history(repo: Repo) -> None:
     run = gitops(repo, "churn@v1.2.0", "--stage", "prod", "--format", "json")
     doc = json.loads(run.stdout)
     assert doc["base"]["version"] == "v1.1.0" and doc["head"]["version"] == "v1.2.0"
-    assert [p["version"] for p in doc["history"]["points"]] == ["v1.0.0", "v1.1.0"]
+    points = [(p["version"], p["tag"]) for p in doc["history"]["points"]]
+    assert points == [
+        ("v1.0.0", "churn#prod#1"),
+        ("v1.1.0", "churn#prod#2"),
+        ("v1.2.0", "(candidate)"),
+    ]
     failed = [g for g in doc["gates"]["results"] if g["status"] == "fail"]
     assert {g["metric"] for g in failed} == {"acc"}  # min 0.7 and max_drop 0.05 both broken
     assert run.returncode == 0  # gates report; they fail the run only when asked

@@ -103,6 +103,10 @@ def make(
     if stage is not None:
         comparison = compare.candidate(registry, name, stage, number or None)
         held = compare.stage_history(registry, name, stage, settings.history)
+        head = comparison.head
+        if settings.history and (not held or held[-1].sha != head.sha):  # where it would land
+            held = [*held, compare.HeldVersion(head.version, head.sha, "(candidate)")]
+            held = held[-settings.history :]
         return build_report(repo, settings, comparison, history=held)
     if not number:
         raise UsageError(f"give a version ({name}@vX.Y.Z) or a stage (--stage STAGE)")
