@@ -180,3 +180,39 @@ def test_missing_and_malformed_files_are_in_the_report_not_dropped(repo: Repo) -
     assert files["metrics.json"]["new_status"] == "malformed"
     assert "invalid JSON" in files["metrics.json"]["new_error"]
     assert files["gone.json"]["new_status"] == "missing"
+
+
+def test_plots_are_drawn_old_against_new(repo: Repo) -> None:
+    """A dvc.yaml plot (CSV, x and y named) at two revisions: one Mermaid chart of both, with
+    the points downsampled to plot_points and a table fallback after it."""
+    rows = "\n".join(f"{s},{1 / (s + 1):.4f},{1.2 / (s + 1):.4f}" for s in range(200))
+    dvc = "plots:\n  - plots/loss.csv: {x: step, y: [train, val], title: Loss}\n"
+    cfg = CONFIG + "  plot_points: 20\n"
+    repo.commit(files={"dvc.yaml": dvc, "plots/loss.csv": "step,train,val\n" + rows,
+                       "gitops.yaml": cfg, "metrics.json": metrics(0.8, 0.3)})  # fmt: skip
+    better = "\n".join(f"{s},{0.8 / (s + 1):.4f},{1.0 / (s + 1):.4f}" for s in range(200))
+    repo.commit(files={"plots/loss.csv": "step,train,val\n" + better})
+    run = gitops(repo, "--base", "HEAD~1", "--format", "json")
+    [plot] = json.loads(run.stdout)["plots"]
+    assert plot["path"] == "plots/loss.csv" and plot["series"] == ["train", "val"]
+    assert 2 < len(plot["new"]) <= 20 and plot["new"][0][0] == 0 and plot["new"][-1][0] == 199
+    md = gitops(repo, "--base", "HEAD~1", "--format", "md").stdout
+    check_markdown(md)
+    assert "```mermaid" in md and "Loss" in md
+
+
+def test_a_repository_template_replaces_ours(repo: Repo) -> None:
+    template = (
+        "# {{ report.title }}\n"
+        "{% for f in report.metrics.files %}{% for c in f.changes %}"
+        "- {{ c.key }}: {{ c.old }} -> {{ c.new }}\n{% endfor %}{% endfor %}"
+    )
+    repo.commit(files={".gitops/report.md.j2": template,
+                       "gitops.yaml": CONFIG + "  template: .gitops/report.md.j2\n"})  # fmt: skip
+    run = gitops(repo, "churn@v1.1.0", "--format", "md")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("# churn v1\\.1\\.0 compared with v1\\.0\\.0\n")
+    assert "- acc: 0.8 -> 0.82\n" in run.stdout
+    repo.commit(files={".gitops/report.md.j2": "{{ report.nope }}"})
+    run = gitops(repo, "churn@v1.1.0", "--format", "md")
+    assert run.returncode == 2 and "template" in run.stderr and "Traceback" not in run.stderr

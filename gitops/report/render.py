@@ -65,7 +65,7 @@ from typing import Any
 from markupsafe import Markup
 
 from gitops import markdown as md
-from gitops.errors import GitopsError
+from gitops.errors import GitopsError, UsageError
 from gitops.report import charts
 from gitops.report.model import (
     Change,
@@ -587,27 +587,28 @@ def markdown(report: Report, template: str | None = None) -> str:
     """The report as Markdown: our template, or ``template`` (a repository's own template text).
 
     A repository's template that does not compile, reads what is not there, or calls a helper
-    wrongly is one GitopsError (with the line when Jinja knows it), never a traceback.
+    wrongly is one UsageError (with the line when Jinja knows it), never a traceback.
     """
     from jinja2 import TemplateError, TemplateSyntaxError
     from jinja2.exceptions import SecurityError
 
     env = _environment()
     where = "reports.template" if template is not None else TEMPLATE
+    failure = UsageError if template is not None else GitopsError  # the repo's file: exit 2
     try:
         compiled = env.from_string(template) if template is not None else env.get_template(TEMPLATE)
         view = untrusted(report)
         text = compiled.render(report=view, plan=view.plan_markdown)
     except TemplateSyntaxError as exc:
-        raise GitopsError(f"{where}: line {exc.lineno}: {exc.message}") from None
+        raise failure(f"{where}: line {exc.lineno}: {exc.message}") from None
     except SecurityError as exc:
-        raise GitopsError(f"{where}: not allowed in a report template: {exc}") from None
+        raise failure(f"{where}: not allowed in a report template: {exc}") from None
     except TemplateError as exc:
-        raise GitopsError(f"{where}: {exc.message or exc}") from None
+        raise failure(f"{where}: {exc.message or exc}") from None
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
         if template is None:
             raise  # our own template: a bug, with its traceback
-        raise GitopsError(f"{where}: {type(exc).__name__}: {exc}") from None
+        raise failure(f"{where}: {type(exc).__name__}: {exc}") from None
     text = _BLANK_RUNS.sub("\n\n", text).strip("\n")
     return text + "\n"
 
