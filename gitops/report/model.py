@@ -47,6 +47,10 @@ class Declared:
     params: tuple[str, ...] = ()
     plots: tuple[PlotSpec, ...] = ()
     source: str = "default"  # "gitops.yaml", "dvc.yaml" (paths of the dvc.yaml files), "default"
+    # params files of which a dvc.yaml stage tracks only some keys ({file: [keys]}), as
+    # ``dvc params diff`` shows them: (path, keys) pairs; a file not listed is read whole
+    param_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    notes: tuple[str, ...] = ()  # plain text: a dvc.yaml not read, an entry skipped, and why
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Snapshot:
     label: str  # how people name the revision: "main", "churn@v1.2.0", "abc1234"
     sha: str  # the commit
     files: tuple[FileRead, ...] = ()
+    declared: Declared = field(default_factory=Declared)  # this revision's files (plots' axes)
 
     def file(self, path: str, kind: Kind) -> FileRead | None:
         for f in self.files:
