@@ -93,7 +93,7 @@ def declared_at(
         plots=plots,
         source=", ".join(d for d in described if d) or "default",
         param_keys=tuple(sorted(param_keys.items(), key=lambda kv: params.index(kv[0]))),
-        notes=tuple(collected.notes),
+        notes=tuple(collected.notes) if set(sources) != {"gitops.yaml"} else (),
     )
 
 
