@@ -312,6 +312,8 @@ def test_dvc_yaml_top_level_and_stages() -> None:
     )
     assert d.source == "dvc.yaml"
     assert any("images/confusion.png is an image" in n for n in d.notes)
+    # stage outputs DVC caches (no `cache: false`): not in git unless committed anyway
+    assert d.dvc_cached == ("metrics.json", "out/acc.tsv", "stage_dir/m.json")
 
 
 def test_bare_param_names_track_keys_when_params_yaml_is_absent() -> None:
@@ -647,3 +649,16 @@ def test_snapshot_has_declared(repo: Repo) -> None:
     sha = commit_files(repo, {"metrics.json": "{}"})
     (snap,) = read_snapshots(repo.path, None, [("s", sha)])
     assert isinstance(snap, Snapshot) and snap.declared.metrics == ("metrics.json",)
+
+
+def test_a_dvc_cached_stage_output_missing_from_git_says_so(repo: Repo) -> None:
+    dvc = (
+        "stages:\n  train:\n    cmd: x\n    metrics:\n      - cached.json\n"
+        "      - kept.json: {cache: false}\n"
+    )
+    sha = commit_files(repo, {"dvc.yaml": dvc})
+    (snap,) = read_snapshots(repo.path, None, [("s", sha)])
+    cached, kept = snap.files
+    assert cached.status is kept.status is FileStatus.MISSING
+    assert "DVC caches this stage output" in cached.error
+    assert kept.error == "not in this revision"

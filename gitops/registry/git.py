@@ -702,6 +702,17 @@ def read_paths_at(
 
     A spec git cannot take on one line (a path with a newline) is answered None.
     """
+    found = objects_at(repo, specs)
+    contents = dict(read_blobs(repo, blobs_to_read(found.values(), max_size)))
+    return {
+        spec: None if at is None else at._replace(content=contents.get(at.oid))
+        for spec, at in found.items()
+    }
+
+
+def objects_at(repo: Path, specs: Iterable[str]) -> dict[str, PathAt | None]:
+    """What each ``<commit>:<path>`` names (``content`` not read), from one ``git cat-file
+    --batch-check``; None where there is no such path."""
     wanted = list(dict.fromkeys(specs))
     asked = [s for s in wanted if "\n" not in s and "\r" not in s]
     found: dict[str, PathAt | None] = dict.fromkeys(wanted)
@@ -711,24 +722,32 @@ def read_paths_at(
     lines = out.split(b"\n")
     if len(lines) < len(asked):
         raise GitopsError(f"git cat-file --batch-check answered {len(lines)} of {len(asked)}")
-    heads: dict[str, tuple[str, str, int]] = {}
     for spec, line in zip(asked, lines, strict=False):
         # "<id> <type> <size>", or "<spec> missing" / "<spec> ambiguous" (specs hold spaces)
         oid, _, rest = line.partition(b" ")
         otype, _, size = rest.partition(b" ")
         if otype in _OBJECT_TYPES and size.isdigit():
-            heads[spec] = (oid.decode(), otype.decode(), int(size))
-    blobs = sorted(
+            found[spec] = PathAt(oid.decode(), otype.decode(), int(size), None)
+    return found
+
+
+def blobs_to_read(found: Iterable[PathAt | None], max_size: int | None = None) -> list[str]:
+    """The distinct blob ids among ``found``, no bigger than ``max_size``, sorted."""
+    return sorted(
         {
-            oid
-            for oid, otype, size in heads.values()
-            if otype == "blob" and (max_size is None or size <= max_size)
+            at.oid
+            for at in found
+            if at is not None and at.type == "blob" and (max_size is None or at.size <= max_size)
         }
     )
-    contents = {oid: body for oid, _, body in _stream_objects(repo, blobs)}
-    for spec, (oid, otype, size) in heads.items():
-        found[spec] = PathAt(oid, otype, size, contents.get(oid) if otype == "blob" else None)
-    return found
+
+
+def read_blobs(repo: Path, oids: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(blob id, content) of each blob as one ``git cat-file --batch`` streams it: a caller
+    that parses each as it comes never holds them all."""
+    for oid, otype, body in _stream_objects(repo, oids):
+        if otype == "blob":
+            yield oid, body
 
 
 def _spec_lines(specs: list[str]) -> bytes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gitops.registry.git import PathAt, read_paths_at, run_git
+from gitops.registry.git import PathAt, objects_at, read_blobs, read_paths_at, run_git
 from gitops.report import formats
 from gitops.report.model import Declared, FileRead, FileStatus, Kind, Snapshot
 from gitops.report.settings import ReportSettings
@@ -34,7 +34,7 @@ def read_snapshots(
     if not revisions:
         return []
     shas = list(dict.fromkeys(sha for _, sha in revisions))
-    dvc_paths = _dvc_yaml_paths(repo, settings, shas[-1] if revisions else "")
+    dvc_paths = _dvc_yaml_paths(repo, settings, shas[-1])
     first = [f"{sha}:{p}" for sha in shas for p in (*dvc_paths, DEFAULT_METRICS, DEFAULT_PARAMS)]
     known = read_paths_at(repo, first, formats.MAX_BYTES)
 
@@ -54,9 +54,24 @@ def read_snapshots(
         for _, path in _files(declared_by_sha[sha])
         if f"{sha}:{path}" not in known
     ]
-    known.update(read_paths_at(repo, wanted, formats.MAX_BYTES))
+    known.update(objects_at(repo, wanted))
 
+    # each distinct blob is parsed once, as git streams it, for each (path, kind) that has it
+    readers: dict[str, set[tuple[str, Kind, tuple[str, ...]]]] = {}
+    for sha in shas:
+        keys = dict(declared_by_sha[sha].param_keys)
+        for kind, path in _files(declared_by_sha[sha]):
+            at = known.get(f"{sha}:{path}")
+            if at is not None and at.type == "blob" and at.content is not None:
+                continue  # read with the dvc.yaml files
+            only = keys.get(path, ()) if kind is Kind.PARAMS else ()
+            if at is not None and at.type == "blob" and at.size <= formats.MAX_BYTES:
+                readers.setdefault(at.oid, set()).add((path, kind, only))
     parsed: dict[tuple[str, str, Kind, tuple[str, ...]], FileRead] = {}
+    for oid, content in read_blobs(repo, sorted(readers)):
+        for path, kind, only in readers[oid]:
+            parsed[(oid, path, kind, only)] = _parse(path, content, kind, only)
+
     snapshots = []
     for label, sha in revisions:
         declared = declared_by_sha[sha]
@@ -65,15 +80,12 @@ def read_snapshots(
         for kind, path in _files(declared):
             at = known.get(f"{sha}:{path}")
             only = keys.get(path, ()) if kind is Kind.PARAMS else ()
-            if at is None or at.type != "blob" or at.content is None:
-                files.append(_not_read(path, kind, at))
-                continue
-            cache_key = (at.oid, path, kind, only)
+            cache_key = (at.oid if at is not None else "", path, kind, only)
             read = parsed.get(cache_key)
+            if read is None and at is not None and at.type == "blob" and at.content is not None:
+                read = parsed[cache_key] = _parse(path, at.content, kind, only)
             if read is None:
-                read = parsed[cache_key] = formats.select_keys(
-                    formats.parse(path, at.content, kind), only
-                )
+                read = _not_read(path, kind, at, path in declared.dvc_cached)
             files.append(read)
         snapshots.append(Snapshot(label=label, sha=sha, files=tuple(files), declared=declared))
     return snapshots
@@ -98,6 +110,10 @@ def _files(declared: Declared) -> list[tuple[Kind, str]]:
     return files
 
 
+def _parse(path: str, content: bytes, kind: Kind, only: tuple[str, ...]) -> FileRead:
+    return formats.select_keys(formats.parse(path, content, kind), only)
+
+
 def _has(present: dict[str, bool]) -> Callable[[str], bool]:
     return lambda path: present.get(path, False)
 
@@ -116,16 +132,21 @@ def _content(at: PathAt | None) -> bytes | None:
     return at.content if at.content is not None else b""
 
 
-def _not_read(path: str, kind: Kind, at: PathAt | None) -> FileRead:
+def _not_read(path: str, kind: Kind, at: PathAt | None, dvc_cached: bool) -> FileRead:
     """A declared file that is not a readable blob at this revision, and why."""
     if at is None:
-        return FileRead(path, kind, FileStatus.MISSING, error="not in this revision")
+        error = "not in this revision"
+        if dvc_cached:
+            error = "not in git: DVC caches this stage output (`cache: false` keeps it in git)"
+        return FileRead(path, kind, FileStatus.MISSING, error=error)
     if at.type == "tree":
         error = "a directory, not a file"
     elif at.type == "commit":
         error = "a submodule, not a file"
     elif at.type == "blob" and at.size > formats.MAX_BYTES:
         error = formats.too_big(at.size)
+    elif at.type == "blob":
+        error = "git did not give its content"
     else:
         error = f"a git {at.type}, not a file"
     return FileRead(path, kind, FileStatus.UNREADABLE, error=error)

@@ -51,6 +51,7 @@ class Declared:
     # ``dvc params diff`` shows them: (path, keys) pairs; a file not listed is read whole
     param_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
     notes: tuple[str, ...] = ()  # plain text: a dvc.yaml not read, an entry skipped, and why
+    dvc_cached: tuple[str, ...] = ()  # stage outputs DVC caches (no `cache: false`): not in git
 
 
 @dataclass(frozen=True)

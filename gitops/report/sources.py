@@ -94,6 +94,9 @@ def declared_at(
         source=", ".join(d for d in described if d) or "default",
         param_keys=tuple(sorted(param_keys.items(), key=lambda kv: params.index(kv[0]))),
         notes=tuple(collected.notes) if set(sources) != {"gitops.yaml"} else (),
+        dvc_cached=tuple(
+            p for p in dict.fromkeys(collected.cached) if p in {*metrics, *(s.path for s in plots)}
+        ),
     )
 
 
@@ -128,6 +131,7 @@ class _Collector:
         self.params: dict[str, list[str] | None] = {}  # file -> keys (None: the whole file)
         self.plots: list[PlotSpec] = []
         self.notes: list[str] = []
+        self.cached: list[str] = []  # stage outputs without `cache: false`
 
     def keys_tracked(self, root_params_present: bool) -> dict[str, tuple[str, ...]]:
         """Files only some keys of which are tracked (DVC's ``_merge_params``)."""
@@ -171,7 +175,7 @@ class _Collector:
             if not isinstance(wdir, str) or "${" in wdir:
                 self.notes.append(f"{path}: stage {name}: wdir {wdir!r} not resolved, skipped")
                 continue
-            at = _Where(self, path, posixpath.join(folder, wdir))
+            at = _Where(self, path, posixpath.join(folder, wdir), outputs=True)
             label = f"stages.{name}"
             at.metrics(stage.get("metrics"), f"{label}.metrics")
             at.params(stage.get("params"), f"{label}.params", top_level=False)
@@ -209,8 +213,14 @@ def _load(path: str, content: bytes) -> tuple[Any, str]:
 class _Where:
     """Paths declared in one ``dvc.yaml`` (or one stage of it), relative to ``folder``."""
 
-    def __init__(self, into: _Collector, dvc_yaml: str, folder: str) -> None:
+    def __init__(self, into: _Collector, dvc_yaml: str, folder: str, outputs: bool = False) -> None:
         self.into, self.dvc_yaml, self.folder = into, dvc_yaml, folder
+        self.outputs = outputs  # a stage's metrics and plots are its outputs
+
+    def _output(self, path: str, props: Any) -> None:
+        """DVC caches an output unless it says ``cache: false``: then it is not in git."""
+        if self.outputs and not (isinstance(props, dict) and props.get("cache") is False):
+            self.into.cached.append(path)
 
     def _note(self, text: str) -> None:
         self.into.notes.append(f"{self.dvc_yaml}: {text}")
@@ -246,10 +256,11 @@ class _Where:
         return out
 
     def metrics(self, value: Any, label: str) -> None:
-        for raw, _props in self._entries(value, label):
+        for raw, props in self._entries(value, label):
             path = self._path(raw, label)
             if path is not None:
                 self.into.metrics.append(path)
+                self._output(path, props)
 
     def params(self, value: Any, label: str, top_level: bool) -> None:
         tracked = self.into.params
@@ -292,6 +303,10 @@ class _Where:
     def plots(self, value: Any, label: str) -> None:
         for raw, props in self._entries(value, label):
             props = props if isinstance(props, dict) else {}
+            if "y" not in props or not isinstance(props["y"], dict):
+                path = self._path(raw, label) if isinstance(raw, str) and raw else None
+                if path is not None:
+                    self._output(path, props)
             y = props.get("y")
             if isinstance(y, dict):  # multi-file plot: {file: field(s)}; raw is only an id
                 x = props.get("x")
