@@ -662,3 +662,21 @@ def test_a_dvc_cached_stage_output_missing_from_git_says_so(repo: Repo) -> None:
     assert cached.status is kept.status is FileStatus.MISSING
     assert "DVC caches this stage output" in cached.error
     assert kept.error == "not in this revision"
+
+
+def test_dotted_keys_and_yaml_versions() -> None:
+    assert ok("m.yaml", '"a.b": 1\nc:\n  "d.e": 2\n').values == {"a.b": 1, "c.d.e": 2}
+    error = failed("m.yaml", '"a.b": 1\na:\n  b: 2\n', FileStatus.MALFORMED)
+    assert "'a.b' appears twice" in error
+    # a %YAML 1.1 file reads by 1.1's rules, as ruamel reads it
+    assert ok("m.yaml", "%YAML 1.1\n---\nflag: yes\noct: 010\n").values == {"flag": True, "oct": 8}
+    assert "invalid YAML" in failed("m.yaml", "a: 1\n---\nb: 2\n", FileStatus.MALFORMED)
+
+
+def test_params_tracked_whole_somewhere_are_read_whole() -> None:
+    yamls = {
+        "dvc.yaml": b"stages:\n  t:\n    cmd: x\n    params: [{cfg.yaml: [lr]}]\n",
+        "sub/dvc.yaml": b"params: [../cfg.yaml]\n",
+    }
+    d = declared_at(None, yamls, never)
+    assert d.params == ("cfg.yaml",) and d.param_keys == ()
