@@ -697,3 +697,75 @@ def read_files_at(
     if head is not None:
         files[head.sha] = head_blob
     return Blobs(head=head, files=files, contents=contents)
+
+
+class PathAt(NamedTuple):
+    """What ``<commit>:<path>`` names: its object id, type and size (``content`` for blobs no
+    bigger than the limit asked for; ``None`` for bigger ones, trees and other objects)."""
+
+    oid: str
+    type: str  # "blob", "tree", "commit" (a submodule whose commit is here), ...
+    size: int
+    content: bytes | None
+
+
+def read_paths_at(
+    repo: Path, specs: Iterable[str], max_size: int | None = None
+) -> dict[str, PathAt | None]:
+    """``spec -> PathAt`` (None: no such path there) for ``<commit>:<path>`` specs, in two git
+    processes whatever their number: one ``cat-file --batch-check`` names the objects, one
+    ``cat-file --batch`` reads each distinct blob once (a file unchanged at fifty commits is
+    one blob), skipping blobs over ``max_size`` bytes. No checkout, nothing per file.
+
+    A spec git cannot take on one line (a path with a newline) is answered None.
+    """
+    found = objects_at(repo, specs)
+    contents = dict(read_blobs(repo, blobs_to_read(found.values(), max_size)))
+    return {
+        spec: None if at is None else at._replace(content=contents.get(at.oid))
+        for spec, at in found.items()
+    }
+
+
+def objects_at(repo: Path, specs: Iterable[str]) -> dict[str, PathAt | None]:
+    """What each ``<commit>:<path>`` names (``content`` not read), from one ``git cat-file
+    --batch-check``; None where there is no such path."""
+    wanted = list(dict.fromkeys(specs))
+    asked = [s for s in wanted if "\n" not in s and "\r" not in s]
+    found: dict[str, PathAt | None] = dict.fromkeys(wanted)
+    if not asked:
+        return found
+    out = run_git(repo, "cat-file", "--batch-check", "--buffer", stdin=_spec_lines(asked))
+    lines = out.split(b"\n")
+    if len(lines) < len(asked):
+        raise GitopsError(f"git cat-file --batch-check answered {len(lines)} of {len(asked)}")
+    for spec, line in zip(asked, lines, strict=False):
+        # "<id> <type> <size>", or "<spec> missing" / "<spec> ambiguous" (specs hold spaces)
+        oid, _, rest = line.partition(b" ")
+        otype, _, size = rest.partition(b" ")
+        if otype in _OBJECT_TYPES and size.isdigit():
+            found[spec] = PathAt(oid.decode(), otype.decode(), int(size), None)
+    return found
+
+
+def blobs_to_read(found: Iterable[PathAt | None], max_size: int | None = None) -> list[str]:
+    """The distinct blob ids among ``found``, no bigger than ``max_size``, sorted."""
+    return sorted(
+        {
+            at.oid
+            for at in found
+            if at is not None and at.type == "blob" and (max_size is None or at.size <= max_size)
+        }
+    )
+
+
+def read_blobs(repo: Path, oids: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(blob id, content) of each blob as one ``git cat-file --batch`` streams it: a caller
+    that parses each as it comes never holds them all."""
+    for oid, otype, body in _stream_objects(repo, oids):
+        if otype == "blob":
+            yield oid, body
+
+
+def _spec_lines(specs: list[str]) -> bytes:
+    return ("\n".join(specs) + "\n").encode("utf-8", "surrogateescape")

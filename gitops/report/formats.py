@@ -1,14 +1,22 @@
-"""One metrics, params or plots file's bytes as a ``FileRead``, read as DVC reads it.
+"""One metrics, params or plots file's bytes into flat values (or rows), as DVC reads it.
 
-The format goes by extension, as ``dvc/utils/serialize``: ``.json`` JSON, ``.toml`` TOML,
-anything else YAML 1.2 (ruamel's rules: ``yes`` is a string, ``1e3`` a float; read fast by
-``gitops.yaml12_fast`` when the file is plain, else by ``gitops.yaml12``). Plots also read
-``.csv`` and ``.tsv``. Nested keys flatten with ``.`` as DVC's ``flatten_dict`` (keys are not
-escaped: ``{"a.b": 1}`` and ``{"a": {"b": 1}}`` both read ``a.b``).
+By extension, as DVC's loaders choose (``dvc/utils/serialize``): ``.json`` JSON, ``.toml`` TOML
+(``tomllib``; DVC uses tomlkit, same values), anything else YAML 1.2 as DVC's ruamel.yaml reads
+it (``gitops.yaml12``: ``yes`` is a string, ``1e3`` a float, duplicate keys an error). Plots also
+take ``.csv``/``.tsv`` (a header row, then rows; cells that read as numbers become numbers, the
+rest stay text) and JSON/YAML lists of rows (a top-level list, or the lists of objects found in
+a mapping, merged row by row as DVC's Vega converter does).
 
-Kept: booleans, numbers (NaN and infinities too) and strings. DVC drops lists and nulls
-silently; here they are named in ``skipped``. Nothing in a file's content raises: a broken file
-is a ``FileRead`` whose status and one-line ``error`` say why.
+Nested keys are joined with ``.`` exactly as DVC's ``flatten_dict(reducer="dot")``: keys are not
+escaped (``{"a": {"b": 1}}`` and ``{"a.b": 1}`` both give ``a.b``; both in one file is an
+error here, as in DVC), non-string keys read as ``str(key)``.
+
+Kept: bool, int, float (NaN and infinity too), str. A list, a null, an empty mapping or a date
+goes to ``skipped`` (DVC's metrics drop them silently; we say so). An empty file has no values
+(DVC reads it as ``{}``). Where DVC differs on purpose, see tests/test_report_dvc_parity.py.
+
+``parse`` never raises for content: a non-mapping top level (metrics, params) or a syntax error
+is MALFORMED, a binary, non-UTF-8 or over-10-MB file UNREADABLE, each with a one-line error.
 """
 
 from __future__ import annotations
@@ -17,153 +25,248 @@ import csv
 import io
 import json
 import math
-import posixpath
+import re
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from typing import Any
 
 from gitops.report.model import FileRead, FileStatus, Kind, Value
 
-MAX_BYTES = 10 * 1024 * 1024  # a metrics file larger than this is not a metrics file
-_BOM = "\ufeff"
+MAX_BYTES = 10 * 1024 * 1024
+"""Bigger files are not read (UNREADABLE): a metrics file is kilobytes."""
 
 
-class Malformed(Exception):
-    """The content is not valid in its format; the message says where, on one line."""
+class _Malformed(Exception):
+    """The file's content is not what its kind needs (a one-line reason)."""
 
 
 def parse(path: str, data: bytes, kind: Kind) -> FileRead:
-    """``data`` (the file at one revision) read as a ``kind`` file named ``path``."""
+    """``data`` (the file ``path``) read as ``kind``; see the module docstring."""
     if len(data) > MAX_BYTES:
-        return _broken(path, kind, FileStatus.UNREADABLE, f"larger than {MAX_BYTES >> 20} MB")
+        return _failed(path, kind, FileStatus.UNREADABLE, too_big(len(data)))
     if b"\0" in data:
-        return _broken(path, kind, FileStatus.UNREADABLE, "a binary file")
+        return _failed(path, kind, FileStatus.UNREADABLE, "binary file (holds NUL bytes)")
     try:
-        text = data.decode("utf-8").removeprefix(_BOM)
+        text = data.decode("utf-8-sig")  # a byte-order mark is not content
     except UnicodeDecodeError as exc:
-        return _broken(path, kind, FileStatus.UNREADABLE, f"not UTF-8 text (byte {exc.start})")
-    ext = posixpath.splitext(path)[1].lower()
+        return _failed(path, kind, FileStatus.UNREADABLE, f"not UTF-8 (byte {exc.start})")
+    ext = _extension(path)
     try:
-        if kind == Kind.PLOTS and ext in (".csv", ".tsv"):
-            return FileRead(path, kind, FileStatus.OK, rows=_table(text, ext))
-        loaded = _load(text, ext)
-    except Malformed as exc:
-        return _broken(path, kind, FileStatus.MALFORMED, str(exc))
-    if kind == Kind.PLOTS:
-        rows = _rows(loaded)
-        if rows is None:
-            return _broken(path, kind, FileStatus.MALFORMED, "not a list of rows")
-        return FileRead(path, kind, FileStatus.OK, rows=rows)
-    if loaded is None:
-        return FileRead(path, kind, FileStatus.OK)  # an empty file: nothing in it
-    if not isinstance(loaded, dict):
-        what = type(loaded).__name__ if not isinstance(loaded, list) else "a list"
-        return _broken(path, kind, FileStatus.MALFORMED, f"the top level is {what}, not a mapping")
-    values: dict[str, Value] = {}
-    skipped: list[str] = []
-    _flatten(loaded, "", values, skipped)
+        if kind is Kind.PLOTS and ext in (".csv", ".tsv"):
+            return FileRead(path, kind, FileStatus.OK, rows=_delimited(text, ext == ".tsv"))
+        document = _load(text, ext)
+        if kind is Kind.PLOTS:
+            return FileRead(path, kind, FileStatus.OK, rows=_rows(document))
+        if document is None:
+            return FileRead(path, kind, FileStatus.OK)
+        if not isinstance(document, dict):
+            raise _Malformed(f"the top level is {_a(document)}, not a mapping of names to values")
+        values, skipped = flatten(document)
+    except _Malformed as exc:
+        return _failed(path, kind, FileStatus.MALFORMED, str(exc))
     return FileRead(path, kind, FileStatus.OK, values=values, skipped=tuple(skipped))
 
 
-def _broken(path: str, kind: Kind, status: FileStatus, error: str) -> FileRead:
+def too_big(size: int) -> str:
+    return f"too big to read ({size:,} bytes, the limit is {MAX_BYTES:,})"
+
+
+def _failed(path: str, kind: Kind, status: FileStatus, error: str) -> FileRead:
     return FileRead(path, kind, status, error=error)
 
 
+def _extension(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def _a(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def _load(text: str, ext: str) -> Any:
-    if ext == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise Malformed(f"invalid JSON: {exc.msg} (line {exc.lineno})") from None
-        except RecursionError:
-            raise Malformed("invalid JSON: nested too deeply") from None
-    if ext == ".toml":
-        import tomllib
+    """The document, by extension as DVC picks its loader."""
+    try:
+        if ext == ".json":
+            return _load_json(text)
+        if ext == ".toml":
+            import tomllib
 
-        try:
             return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise Malformed(f"invalid TOML: {exc}") from None
-    return _yaml(text)
+        return _load_yaml(text)
+    except RecursionError:
+        raise _Malformed("nested too deeply") from None
+    except _Malformed:
+        raise
+    except ValueError as exc:  # JSONDecodeError, TOMLDecodeError, an int of 5,000 digits
+        what = "JSON" if ext == ".json" else "TOML" if ext == ".toml" else "YAML"
+        raise _Malformed(f"invalid {what}: {_one_line(str(exc))}") from None
 
 
-def load_yaml_bytes(data: bytes) -> Any:
-    """A YAML file (``dvc.yaml``) as DVC reads it; ``Malformed`` when it is not valid."""
+def _load_json(text: str) -> Any:
+    if not text.strip():
+        return None  # DVC fails on an empty JSON file ("corrupted"); here it has no values
+    return json.loads(text)
+
+
+def _load_yaml(text: str) -> Any:
+    from gitops.yaml12_fast import NotSimple, load
+
     try:
-        text = data.decode("utf-8").removeprefix(_BOM)
-    except UnicodeDecodeError as exc:
-        raise Malformed(f"not UTF-8 text (byte {exc.start})") from None
-    return _yaml(text)
-
-
-def _yaml(text: str) -> Any:
-    from gitops import yaml12_fast
-
-    try:
-        return yaml12_fast.load(text)
-    except yaml12_fast.NotSimple:
+        return load(text)
+    except NotSimple:
         pass
-    from gitops.yamlfile import YamlFileError, load_gto_yaml
+    import yaml
 
+    from gitops.yaml12 import GtoLoader
+
+    loader = GtoLoader(text)
     try:
-        return load_gto_yaml(text, "").data
-    except YamlFileError as exc:
-        where = f" (line {exc.line})" if exc.line else ""
-        raise Malformed(f"invalid YAML: {exc.detail}{where}") from None
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise _Malformed(f"invalid YAML{where}: {_one_line(exc.problem or str(exc))}") from None
+    except yaml.YAMLError as exc:
+        raise _Malformed(f"invalid YAML: {_one_line(str(exc))}") from None
+    finally:
+        loader.dispose()
 
 
-def _flatten(node: dict[Any, Any], prefix: str, out: dict[str, Value], skipped: list[str]) -> None:
-    for key, value in node.items():
-        name = f"{prefix}{key}"
+def flatten(document: dict[Any, Any]) -> tuple[dict[str, Value], list[str]]:
+    """(values, skipped keys), nested keys joined with ``.`` as DVC's ``flatten_dict``."""
+    values: dict[str, Value] = {}
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for key, value in _walk(document, ""):
+        if key in seen:
+            raise _Malformed(f"key {key!r} appears twice once nested keys are joined with '.'")
+        seen.add(key)
+        if value is _SKIP:
+            skipped.append(key)
+        else:
+            values[key] = value
+    return values, skipped
+
+
+_SKIP: Any = object()
+
+
+def _walk(mapping: dict[Any, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for raw, value in mapping.items():
+        key = f"{prefix}{raw if isinstance(raw, str) else str(raw)}"
         if isinstance(value, dict):
-            _flatten(value, name + ".", out, skipped)
+            if value:
+                yield from _walk(value, f"{key}.")
+            else:
+                yield key, _SKIP  # DVC drops an empty mapping too
         elif isinstance(value, bool | int | float | str):
-            out[name] = value
-        else:  # lists, nulls, dates: DVC drops them, a report says so
-            skipped.append(name)
+            yield key, value
+        else:  # list, null, date, binary, set...
+            yield key, _SKIP
 
 
-def _scalar(value: Any) -> Value | None:
-    return value if isinstance(value, bool | int | float | str) else None
+def select_keys(read: FileRead, patterns: tuple[str, ...]) -> FileRead:
+    """Only the keys a ``dvc.yaml`` stage tracks (``{file: [train.lr, model.*]}``), as DVC's
+    dpath search picks them: each ``.``-separated part of a pattern is a glob for one level, and
+    a pattern naming a mapping takes everything under it."""
+    if not patterns or read.status is not FileStatus.OK:
+        return read
+    parts = [p.split(".") for p in patterns]
+
+    def wanted(key: str) -> bool:
+        segments = key.split(".")
+        return any(len(segments) >= len(p) and all(map(fnmatchcase, segments, p)) for p in parts)
+
+    return FileRead(
+        read.path,
+        read.kind,
+        read.status,
+        values={k: v for k, v in read.values.items() if wanted(k)},
+        skipped=tuple(k for k in read.skipped if wanted(k)),
+        rows=read.rows,
+        error=read.error,
+    )
 
 
-def _rows(loaded: Any) -> tuple[dict[str, Value], ...] | None:
-    """A plots file's rows: a list of mappings, or a mapping holding one (``{"train": [...]}``,
-    as DVC accepts)."""
-    if isinstance(loaded, dict):
-        lists = [v for v in loaded.values() if isinstance(v, list)]
-        if len(lists) != 1:
-            return None
-        loaded = lists[0]
-    if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
-        return None
-    rows = []
-    for row in loaded:
-        flat: dict[str, Value] = {}
-        _flatten(row, "", flat, [])
-        rows.append(flat)
-    return tuple(rows)
+# -- plots -------------------------------------------------------------------------------------
+
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
 
 
-def _table(text: str, ext: str) -> tuple[dict[str, Value], ...]:
-    """CSV/TSV rows with numbers as numbers (a cell that reads as one)."""
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if ext == ".tsv" else ",")
+def cell(text: str) -> Value:
+    """A CSV/TSV cell: an int or a float when it reads as one (``1``, ``-2.5e-3``, ``NaN``,
+    ``inf``), else the text as it is."""
+    stripped = text.strip()
+    if _INT.fullmatch(stripped):
+        return int(stripped)
+    if _FLOAT.fullmatch(stripped):
+        return float(stripped)
+    special = _SPECIAL.get(stripped.lower())
+    return text if special is None else special
+
+
+def _delimited(text: str, tabs: bool) -> tuple[dict[str, Value], ...]:
+    """Rows of a CSV/TSV file with a header row, as DVC's ``csv.DictReader``."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if tabs else ",")
     try:
         return tuple(
-            {str(k): _number(v) for k, v in row.items() if k is not None} for row in reader
+            {k: cell(v) for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
+            for row in reader
         )
     except csv.Error as exc:
-        raise Malformed(f"invalid CSV: {exc}") from None
+        raise _Malformed(f"invalid {'TSV' if tabs else 'CSV'}: {_one_line(str(exc))}") from None
 
 
-def _number(cell: Any) -> Value:
-    if not isinstance(cell, str):
-        return ""
-    try:
-        return int(cell)
-    except ValueError:
-        pass
-    try:
-        number = float(cell)
-    except ValueError:
-        return cell
-    spelled = cell.strip().lower() in ("nan", "inf", "-inf", "+inf")
-    return number if math.isfinite(number) or spelled else cell  # "1e999" stays text
+def _rows(document: Any) -> tuple[dict[str, Value], ...]:
+    """The rows in a JSON/YAML plots file: DVC's ``get_datapoints`` (every list of objects with
+    the same keys, found at the top or in the mapping's values, merged by index)."""
+    if document is None or document == []:
+        return ()
+    if not isinstance(document, list | dict):
+        raise _Malformed(f"the top level is {_a(document)}, not a list of rows")
+    merged: list[dict[str, Value]] = []
+    found = False
+    for series in _lists(document):
+        if not series or not all(isinstance(item, dict) for item in series):
+            continue
+        keys = set(series[0])
+        if keys != {k for item in series for k in item}:
+            continue
+        found = True
+        for index, item in enumerate(series):
+            if len(merged) <= index:
+                merged.append({})
+            try:
+                merged[index].update(flatten(item)[0])
+            except _Malformed:
+                continue
+    if not found:
+        raise _Malformed("no rows: expected a list of objects with the same fields")
+    return tuple(merged)
+
+
+def _lists(blob: list[Any] | dict[Any, Any]) -> Iterator[list[Any]]:
+    if isinstance(blob, list):
+        yield blob
+        return
+    for value in blob.values():
+        if isinstance(value, dict):
+            yield from _lists(value)
+        elif isinstance(value, list):
+            yield value

@@ -47,7 +47,11 @@ class Declared:
     params: tuple[str, ...] = ()
     plots: tuple[PlotSpec, ...] = ()
     source: str = "default"  # "gitops.yaml", "dvc.yaml" (paths of the dvc.yaml files), "default"
-    notes: tuple[str, ...] = ()  # why some declarations were not read (a broken dvc.yaml)
+    # params files of which a dvc.yaml stage tracks only some keys ({file: [keys]}), as
+    # ``dvc params diff`` shows them: (path, keys) pairs; a file not listed is read whole
+    param_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    notes: tuple[str, ...] = ()  # plain text: a dvc.yaml not read, an entry skipped, and why
+    dvc_cached: tuple[str, ...] = ()  # stage outputs DVC caches (no `cache: false`): not in git
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Snapshot:
     label: str  # how people name the revision: "main", "churn@v1.2.0", "abc1234"
     sha: str  # the commit
     files: tuple[FileRead, ...] = ()
-    declared: Declared | None = None  # what decided ``files`` at this revision
+    declared: Declared = field(default_factory=Declared)  # this revision's files (plots' axes)
 
     def file(self, path: str, kind: Kind) -> FileRead | None:
         for f in self.files:
