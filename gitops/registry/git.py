@@ -367,24 +367,10 @@ def _cat_file(repo: Path, oids: Iterable[bytes | str]) -> Iterable[tuple[str, st
         # else "<id> missing": nothing to read
 
 
-def read_objects(repo: Path, names: list[str]) -> list[tuple[str, str, bytes] | None]:
-    """(object id, type, content) for each name (an id, or ``<commit>:<path>``), None where
-    git has no such object; one ``git cat-file --batch`` for them all."""
-    found: list[tuple[str, str, bytes] | None] = []
-    for oid, otype, body in _stream_objects(repo, names, with_missing=True):
-        found.append(None if otype == "missing" else (oid, otype, body))
-    if len(found) != len(names):
-        raise GitopsError(f"git cat-file --batch answered {len(found)} of {len(names)}")
-    return found
-
-
-def _stream_objects(
-    repo: Path, oids: list[str], with_missing: bool = False
-) -> Iterator[tuple[str, str, bytes]]:
+def _stream_objects(repo: Path, oids: list[str]) -> Iterator[tuple[str, str, bytes]]:
     """(object id, type, content) of each object, from one ``git cat-file --batch``, each
     content read straight into its own bytes (a file at hundreds of commits can be tens of MB:
-    never all of it in one buffer and again in slices). ``with_missing``: a missing or
-    ambiguous name gives ``(name, "missing", b"")`` instead of nothing."""
+    never all of it in one buffer and again in slices)."""
     if not oids:
         return
     env = _git_env()
@@ -407,9 +393,8 @@ def _stream_objects(
         for _ in oids:
             header = proc.stdout.readline().split()
             if len(header) >= 2 and header[-1] in (b"missing", b"ambiguous"):
-                if with_missing:  # the name may hold spaces: only its last word is git's
-                    yield "", "missing", b""
-            elif len(header) == 3 and header[2].isdigit():
+                continue  # a name may hold spaces: only its last word is git's
+            if len(header) == 3 and header[2].isdigit():
                 size = int(header[2])
                 body = proc.stdout.read(size)
                 proc.stdout.read(1)  # the LF after each object

@@ -16,7 +16,6 @@ from gitops.report.compare import Comparison, HeldVersion
 from gitops.report.direction import Directions
 from gitops.report.metrics import read_snapshots
 from gitops.report.model import (
-    Declared,
     Diff,
     Direction,
     History,
@@ -94,7 +93,7 @@ def build_report(
         metrics=metrics,
         params=params,
         gates=gates,
-        declared=_declared_of(new),
+        declared=new.declared,
         plots=tuple(plots),
         history=chart,
         stages=stages,
@@ -107,30 +106,22 @@ def build_report(
 def _read(
     repo: Path, settings: ReportSettings, wanted: list[tuple[str, str]]
 ) -> dict[str, Snapshot]:
-    """Each distinct commit read once, whatever the number of names it has here."""
+    """Each distinct commit read once, whatever the number of names it has here; the head
+    (``wanted[0]``) last: the newest revision is where sub-project dvc.yaml files are found."""
     first: dict[str, str] = {}
     for label, sha in wanted:
         first.setdefault(sha, label)
-    read = read_snapshots(repo, settings, list((label, sha) for sha, label in first.items()))
+    order = [(label, sha) for sha, label in first.items()]
+    read = read_snapshots(repo, settings, [*order[1:], order[0]])
     return {s.sha: s for s in read}
 
 
-def _declared_of(snapshot: Snapshot) -> Declared:
-    if snapshot.declared is not None:
-        return snapshot.declared
-    return Declared(
-        metrics=tuple(f.path for f in snapshot.files if f.kind == Kind.METRICS),
-        params=tuple(f.path for f in snapshot.files if f.kind == Kind.PARAMS),
-        plots=tuple(PlotSpec(f.path) for f in snapshot.files if f.kind == Kind.PLOTS),
-    )
-
-
 def _plot_specs(new: Snapshot, old: Snapshot | None) -> list[PlotSpec]:
-    declared = _declared_of(new)
+    declared = new.declared
     specs = list(declared.plots)
     if old is not None:
         seen = {s.path for s in specs}
-        specs += [s for s in _declared_of(old).plots if s.path not in seen]
+        specs += [s for s in old.declared.plots if s.path not in seen]
     return specs
 
 

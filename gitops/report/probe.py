@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitops.registry.git import read_objects, run_git
+from gitops.registry.git import read_paths_at, run_git
 
 _KEYS = ("metrics", "params", "plots")
 
@@ -24,12 +24,13 @@ def has_report_files(repo: Path, shas: Sequence[str]) -> bool:
     dvc_yamls = [p for p in listing.decode("utf-8", "replace").split("\0")
                  if posixpath.basename(p) == "dvc.yaml"]  # fmt: skip
     probes = ["metrics.json", "params.yaml", *dvc_yamls]
-    found = read_objects(repo, [f"{sha}:{path}" for sha in shas for path in probes])
-    for i, obj in enumerate(found):
-        if obj is None or obj[1] != "blob":
+    specs = [f"{sha}:{path}" for sha in shas for path in probes]
+    found = read_paths_at(repo, specs, max_size=1 << 20)
+    for spec in specs:
+        at = found.get(spec)
+        if at is None or at.type != "blob":
             continue
-        path = probes[i % len(probes)]
-        if not path.endswith("dvc.yaml") or _declares(obj[2]):
+        if not spec.endswith("dvc.yaml") or at.content is None or _declares(at.content):
             return True
     return False
 
