@@ -60,10 +60,12 @@ def build_sample(repo: Path) -> None:
     (repo / ".gto").write_text("stages: [dev, staging, prod]\n")
     (repo / "artifacts.yaml").write_text(ARTIFACTS_YAML)
     commits = []
+    scores = [(0.861, 0.412, 96.0), (0.874, 0.377, 101.5), (0.879, 0.369, 99.2)]
     for i, text in enumerate(["baseline", "more features", "tuned thresholds"]):
         (repo / "models").mkdir(exist_ok=True)
         (repo / "models" / "churn.pkl").write_text(f"churn model: {text}\n")
         (repo / "models" / "fraud.onnx").write_text(f"fraud model {i}\n")
+        (repo / "metrics.json").write_text(_metrics(*scores[i]))
         _git(repo, "add", "-A")
         with _at(i * 60):
             _git(repo, "commit", "-q", "-m", f"Train models: {text}")
@@ -93,6 +95,14 @@ def build_sample(repo: Path) -> None:
     for minute, step in enumerate(steps, start=200):
         with _at(minute):
             step()
+
+
+def _metrics(accuracy: float, loss: float, p95_ms: float) -> str:
+    """The training run's metrics file: what each version's report compares."""
+    import json
+
+    doc = {"eval": {"accuracy": accuracy, "loss": loss}, "latency_ms": {"p95": p95_ms}}
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def run(keep: bool = False) -> int:
@@ -153,6 +163,9 @@ def _gitops_yaml(deployments: Path) -> str:
         f"    deploy: {local}\n"
         f"    health: {health}\n"
         "    on_failure: rollback\n"
+        "reports:  # the metric report of every stage move, and its gates\n"
+        "  gates:\n"
+        "    eval.accuracy: {min: 0.85, max_drop: 1%}\n"
     )
 
 
@@ -165,7 +178,7 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
     from gitops.deploy.plan import plan_now
     from gitops.deploy.render import plan_table, results_table
     from gitops.deploy.store import FileStore
-    from gitops.registry.moves import compute_changes
+    from gitops.registry.moves import Changes, compute_changes
     from gitops.registry.reader import RegistrySource
 
     (repo / "gitops.yaml").write_text(_gitops_yaml(deployments))
@@ -193,11 +206,30 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
         print(f"\n== {title} ==")
         print(plan_table(plan))
 
-    def move(title: str, tags: list[str]) -> None:
+    def move(title: str, tags: list[str], report: bool = False) -> None:
         changes = compute_changes(RegistrySource.read(repo), tags)
         print(f"\n== {title} ==")
         for m in changes.moves:
             print(f"{m.artifact} {m.stage}: {m.from_version or '-'} -> {m.to_version or '-'}")
+        if report:
+            show_report(changes)
+
+    def show_report(changes: Changes) -> None:
+        """What the action puts in the job summary for a stage move, as text."""
+        from gitops.report import compare
+        from gitops.report.build import build_report
+        from gitops.report.text import render
+
+        config = load_config(repo)
+        assert config is not None
+        for m in changes.moves:
+            comparison = compare.stage_move(changes.registry, m)
+            if comparison is None:
+                continue
+            held = compare.stage_history(changes.registry, m.artifact, m.stage, 10)
+            report = build_report(repo, config.reports, comparison, history=held)
+            print(f"\n== Its metric report (the job summary of the tag push: {m.tag}) ==")
+            print(render(report, color=False).rstrip())
 
     print(f"\n== gitops.yaml (deploys into {deployments}) ==")
     print("staging <- stage staging; prod <- stage prod, after staging; both health-checked")
@@ -207,17 +239,18 @@ def deploy_loop(repo: Path, deployments: Path) -> None:
 
     with _at(310):
         tags = write.assign(repo, "churn", "prod", version="v1.1.0")
-    move(f"Stage move: a tag is pushed ({tags[0]})", tags)
+    move(f"Stage move: a tag is pushed ({tags[0]})", tags, report=True)
     reconcile("Deploy the move: v1.1.0 ran healthy in staging, so prod takes it")
 
     (repo / "models" / "churn.pkl").write_text("churn model: broken build\n")
+    (repo / "metrics.json").write_text(_metrics(0.812, 0.455, 131.0))
     _git(repo, "add", "-A")
     with _at(320):
         _git(repo, "commit", "-q", "-m", "Retrain churn (broken)")
         write.register(repo, "churn", "HEAD", version="v1.2.0")
     with _at(321):
         tags = write.assign(repo, "churn", "staging", version="v1.2.0")
-    move(f"A broken version enters staging ({tags[0]})", tags)
+    move(f"A broken version enters staging ({tags[0]})", tags, report=True)
     reconcile("Deploy: the health check fails, staging rolls back")
     with _at(322):
         tags = write.assign(repo, "churn", "prod", version="v1.2.0")

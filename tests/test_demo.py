@@ -136,6 +136,21 @@ def test_demo_deploy_loop_moves_rolls_back_and_ends_in_sync(
     )
 
 
+def test_demo_reports_each_move_against_what_the_stage_held(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    """The metric report of a good move passes its gate; the broken v1.2.0's fails it."""
+    out = demo.stdout
+    assert "churn v1.1.0 in prod (was v1.0.0)" in out
+    good = out.split("churn v1.1.0 in prod (was v1.0.0)")[1].split("== ")[0]
+    assert "gates: pass (1)" in good
+    assert [line.split()[:5] for line in good.splitlines() if "eval.accuracy " in line][-1] == [
+        "metrics.json", "eval.accuracy", "0.861", "0.874", "+0.013",
+    ]  # fmt: skip
+    bad = out.split("churn v1.2.0 in staging (was v1.1.0)")[1].split("== ")[0]
+    assert "gates: FAIL, 1 of 1" in bad and "eval.accuracy 0.812 < min 0.85" in bad
+
+
 def test_demo_keep_leaves_a_registry_gto_reads_the_same() -> None:
     result = run("demo", "--keep")
     assert result.returncode == 0, result.stderr
