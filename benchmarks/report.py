@@ -618,6 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_it("-", "gitops --help", gitops_argv("--help"), None, None, env=env)
 
     # Shape A
+    print("A: the ML repository")
     a, b, r = ml_meta["a"], ml_meta["b"], str(ml)
     floor_a = "git cat-file --batch (floor)"
     files = ["dvc.yaml", "metrics.json", "eval/scores.yaml", "params.yaml"]
@@ -629,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours_md = time_it("A", md_a, gitops_argv(*report, "--format", "md"), floor_a, None, env=env)
     time_it("A", json_a, gitops_argv(*report, "--format", "json"), floor_a, None, env=env)
     if with_dvc:
-        time_it("A", "dvc metrics diff A B --json --all",
+        dvc_diff = time_it("A", "dvc metrics diff A B --json --all",
                 dvc_argv("--cd", r, "metrics", "diff", a, b, "--json", "--all"), floor_a, json_a,
                 env=dvc_env)  # fmt: skip
         time_it("A", "dvc metrics diff A B --md --all",
@@ -639,8 +640,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dvc_argv("--cd", r, "params", "diff", a, b, "--json", "--all"), floor_a, None,
                 env=dvc_env)  # fmt: skip
     check_a = sanity_a(ours_md)
+    if with_dvc:
+        check_a.append(dvc_sanity_a(dvc_diff))
 
     # Shape B
+    print("B: the registry")
     r = str(reg)
     floor_b = "git cat-file --batch (floor)"
     shas = git(reg, "rev-list", "--all", "--", "metrics.json").split()
@@ -653,10 +657,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_it("B", version_b, gitops_argv("report", "churn@v1.0.49", "--format", "md", "-r", r),
             floor_b, None, env=env)  # fmt: skip
     if with_dvc:
-        time_it("B", "dvc metrics show --json --all-tags",
+        dvc_show = time_it("B", "dvc metrics show --json --all-tags",
                 dvc_argv("--cd", r, "metrics", "show", "--json", "--all-tags"), floor_b, stage_b,
                 env=dvc_env)  # fmt: skip
     check_b = sanity_b(stage)
+    if with_dvc:
+        check_b.append(dvc_sanity_b(dvc_show))
 
     print("\nwall seconds of whole processes (best, median of the runs); cpu s: median user+system")
     print("incl. children; MB: peak RSS (max over runs, incl. children); /floor: median over")
@@ -667,10 +673,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("   at A and B.")
     print(f"B: gitops: candidate {reg_meta['candidate']} vs prod's v1.0.49 plus the history chart")
     print(f"   over the {reg_meta['versions']} versions prod held (51 revisions read);")
-    print("   churn@v1.0.49:")
-    print("   v1.0.49 vs v1.0.48. DVC: metrics show --all-tags, metrics.json at every tagged")
-    print("   commit (its one command reading metrics over a registry's versions; no diff,")
-    print("   no chart). Floor: one git cat-file --batch of dvc.yaml + metrics.json at the")
+    print("   churn@v1.0.49: v1.0.49 vs v1.0.48. DVC: metrics show --all-tags, metrics.json at")
+    print("   every tagged commit (its one command reading metrics over a registry's")
+    print("   versions; no diff, no chart). Floor: one git cat-file --batch of dvc.yaml +")
+    print("   metrics.json at the")
     print(f"   {len(shas)} commits that changed metrics.json.\n")
     print_table(rows)
 
@@ -705,6 +711,30 @@ def sanity_b(result: Result) -> list[tuple[str, bool]]:
         ("B: the stage report draws a history chart (xychart-beta)", "xychart-beta" in out),
         ("B: it covers v1.0.0 .. v1.0.49", "v1.0.0" in out and "v1.0.49" in out),
     ]
+
+
+def _json(result: Result) -> Any:
+    try:
+        return json.loads(result.stdout or b"null")
+    except json.JSONDecodeError:
+        return None
+
+
+def dvc_sanity_a(result: Result) -> tuple[str, bool]:
+    """DVC read the same work: both files, every key (10,000 plus those removed)."""
+    doc = _json(result)
+    sizes = {k: len(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
+    shown = ", ".join(f"{k} {n:,}" for k, n in sizes.items())
+    return (f"A: DVC diffed both files ({shown or 'nothing'})", len(sizes) == 2)
+
+
+def dvc_sanity_b(result: Result) -> tuple[str, bool]:
+    """DVC read every tagged commit (its keys: the tags of a commit, comma-joined)."""
+    doc = _json(result)
+    tags = {t.strip() for k in doc for t in k.split(",")} if isinstance(doc, dict) else set()
+    found = "churn@v1.0.49" in tags
+    revs = len(doc) - 1 if isinstance(doc, dict) else 0
+    return (f"B: DVC read metrics at {revs} tagged commits (+ workspace)", found)
 
 
 if __name__ == "__main__":
