@@ -443,15 +443,23 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> Run:
-    """One whole process: wall time from spawn to reaping, CPU time and peak RSS."""
+def run_once(
+    argv: Sequence[str], env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> Run:
+    """One whole process: wall time from spawn to reaping, CPU time and peak RSS. ``stdin``:
+    what the command reads (from a file, so writing it is not timed; e.g. ``git cat-file
+    --batch``'s object names)."""
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
         tempfile.NamedTemporaryFile("r") as report,
+        tempfile.TemporaryFile() as given,
     ):
+        given.write(stdin or b"")
+        given.seek(0)
         launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, report.name, *argv]
-        subprocess.run(launcher, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        source = given if stdin is not None else subprocess.DEVNULL
+        subprocess.run(launcher, stdin=source, stdout=out, stderr=err, env=env)
         fields = report.read().split()
         if len(fields) != 4:
             err.seek(0)
@@ -529,20 +537,21 @@ def measure(
     warmup: bool = True,
     env: dict[str, str] | None = None,
     setup: Callable[[], None] | None = None,
+    stdin: bytes | None = None,
 ) -> Result:
     """``repeat`` runs of ``argv`` (after a warmup), ``setup`` before each one, untimed."""
     shape, size = key
     if warmup:
         if setup is not None:
             setup()
-        first = run_once(argv, env)
+        first = run_once(argv, env, stdin)
         if first.returncode != 0:
             return Result(shape, size, label, [first])
     runs = []
     for _ in range(repeat):
         if setup is not None:
             setup()
-        runs.append(run_once(argv, env))
+        runs.append(run_once(argv, env, stdin))
     result = Result(shape, size, label, runs)
     shown = f"{shape:<9} {size:>7,}" if size else f"{'':<9}       -"
     status = f"exit {result.failed.returncode}" if result.failed else ""
