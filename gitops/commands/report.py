@@ -67,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _settings(repo: Path, config: str) -> ReportSettings:
-    from gitops.config import load_config
+    """``reports:`` of gitops.yaml (the whole file is checked: a broken one is one clear
+    error); without the file the deploy settings' models are not even imported."""
     from gitops.report.settings import ReportSettings
+
+    if not (repo / config).is_file():
+        return ReportSettings()
+    from gitops.config import load_config
 
     loaded = load_config(repo, config)
     return loaded.reports if loaded is not None else ReportSettings()
