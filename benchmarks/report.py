@@ -710,8 +710,10 @@ def sanity_b(result: Result) -> list[tuple[str, bool]]:
     return [
         ("B: the stage report draws a history chart (xychart-beta)", "xychart-beta" in out),
         # history: 50 = the last 49 versions prod held and the candidate, where it would land
-        ("B: it covers v1.0.1 .. v1.0.49 and the candidate v1.1.0",
-         "v1.0.1" in out and "v1.0.49" in out and "(candidate)" in out),
+        (
+            "B: it covers v1.0.1 .. v1.0.49 and the candidate v1.1.0",
+            "v1.0.1" in out and "v1.0.49" in out and "(candidate)" in out,
+        ),
     ]
 
 

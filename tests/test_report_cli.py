@@ -216,3 +216,22 @@ def test_a_repository_template_replaces_ours(repo: Repo) -> None:
     repo.commit(files={".gitops/report.md.j2": "{{ report.nope }}"})
     run = gitops(repo, "churn@v1.1.0", "--format", "md")
     assert run.returncode == 2 and "template" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_without_a_gitops_yaml_the_report_imports_no_pydantic(tmp_path: Path) -> None:
+    """pydantic costs a fifth of a 10,000-metric report (benchmarks/report.py): it is only
+    imported where a gitops.yaml is read."""
+    r = Repo(tmp_path / "plain")
+    r.commit(files={"metrics.json": metrics(0.8, 0.3)})
+    r.commit(files={"metrics.json": metrics(0.9, 0.2)})
+    probe = (
+        "import sys, io, contextlib\n"
+        "from gitops.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main(['report', '-r', {str(r.path)!r}, '--base', 'HEAD~1', '--format=md'])\n"
+        "assert code == 0 and '0.9' in out.getvalue(), out.getvalue()\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

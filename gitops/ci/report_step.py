@@ -17,12 +17,12 @@ from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError
 from gitops.report import compare
 from gitops.report.build import Holding, build_report, repo_template
-from gitops.report.model import Report
-from gitops.report.settings import ReportSettings
+from gitops.report.model import DEFAULT_HISTORY, Report
 
 if TYPE_CHECKING:
     from gitops.forge.base import Forge
     from gitops.registry.moves import Changes
+    from gitops.report.settings import ReportSettings
 
 REPORT_DIR = ".gitops/report"  # in the repository: the one folder later steps can read
 STATUS_CONTEXT = "gitops/report"
@@ -43,7 +43,7 @@ def pull_request_report(
     ctx: Context,
     repo: Path,
     changes: Changes,
-    settings: ReportSettings,
+    settings: ReportSettings | None,
     plan_markdown: str,
     reporter: Reporter,
 ) -> Report:
@@ -69,7 +69,7 @@ def pull_request_report(
 
 
 def move_reports(
-    ctx: Context, repo: Path, changes: Changes, settings: ReportSettings
+    ctx: Context, repo: Path, changes: Changes, settings: ReportSettings | None
 ) -> list[Report]:
     """One report per stage move that put a version somewhere (a vacate has no metrics)."""
     reports = []
@@ -78,7 +78,8 @@ def move_reports(
         comparison = compare.stage_move(changes.registry, move, links)
         if comparison is None:
             continue
-        held = compare.stage_history(changes.registry, move.artifact, move.stage, settings.history)
+        count = settings.history if settings is not None else DEFAULT_HISTORY
+        held = compare.stage_history(changes.registry, move.artifact, move.stage, count)
         reports.append(build_report(repo, settings, comparison, history=held, run_url=ctx.run_url))
     return reports
 
@@ -97,7 +98,7 @@ def text(report: Report) -> str:
     return render_text(report, color=False)
 
 
-def render(reports: Sequence[Report], repo: Path, settings: ReportSettings) -> str:
+def render(reports: Sequence[Report], repo: Path, settings: ReportSettings | None) -> str:
     from gitops.report.render import markdown
 
     template = repo_template(repo, settings)

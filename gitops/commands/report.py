@@ -66,22 +66,20 @@ def run(args: argparse.Namespace) -> int:
     return emit(report, settings, args, repo)
 
 
-def _settings(repo: Path, config: str) -> ReportSettings:
+def _settings(repo: Path, config: str) -> ReportSettings | None:
     """``reports:`` of gitops.yaml (the whole file is checked: a broken one is one clear
-    error); without the file the deploy settings' models are not even imported."""
-    from gitops.report.settings import ReportSettings
-
+    error); None without the file, and then nothing imports pydantic."""
     if not (repo / config).is_file():
-        return ReportSettings()
+        return None
     from gitops.config import load_config
 
     loaded = load_config(repo, config)
-    return loaded.reports if loaded is not None else ReportSettings()
+    return loaded.reports if loaded is not None else None
 
 
 def make(
     repo: Path,
-    settings: ReportSettings,
+    settings: ReportSettings | None,
     target: str | None,
     base: str | None,
     head: str | None,
@@ -90,6 +88,7 @@ def make(
     """The report the arguments ask for (a usage error names what is missing)."""
     from gitops.report import compare
     from gitops.report.build import build_report
+    from gitops.report.model import DEFAULT_HISTORY
 
     if base is not None or head is not None:
         if target is not None or stage is not None:
@@ -107,11 +106,12 @@ def make(
     registry = load_registry(repo, only=name)
     if stage is not None:
         comparison = compare.candidate(registry, name, stage, number or None)
-        held = compare.stage_history(registry, name, stage, settings.history)
+        count = settings.history if settings is not None else DEFAULT_HISTORY
+        held = compare.stage_history(registry, name, stage, count)
         head = comparison.head
-        if settings.history and (not held or held[-1].sha != head.sha):  # where it would land
+        if count and (not held or held[-1].sha != head.sha):  # where it would land
             held = [*held, compare.HeldVersion(head.version, head.sha, "(candidate)")]
-            held = held[-settings.history :]
+            held = held[-count:]
         return build_report(repo, settings, comparison, history=held)
     if not number:
         raise UsageError(f"give a version ({name}@vX.Y.Z) or a stage (--stage STAGE)")
@@ -119,7 +119,10 @@ def make(
 
 
 def emit(
-    report: Report, settings: ReportSettings, args: argparse.Namespace, repo: Path | None = None
+    report: Report,
+    settings: ReportSettings | None,
+    args: argparse.Namespace,
+    repo: Path | None = None,
 ) -> int:
     """Write what ``args`` ask for; each form is built only when asked (10,000 metrics: the
     JSON document alone costs ~10 ms, the Markdown ~150 ms). ``repo``: its root, if known."""
@@ -148,7 +151,7 @@ def emit(
         sys.stdout.write(text.render(report, color=sys.stdout.isatty()))
     enforce = args.fail_on_regression
     if enforce is None:
-        enforce = settings.fail_on_regression
+        enforce = settings is not None and settings.fail_on_regression
     if not report.gates.passed:
         for failed in report.gates.failed:
             print(f"gate failed: {failed.reason}", file=sys.stderr)

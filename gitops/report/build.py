@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.report import diff as diffing
 from gitops.report import gates as gating
@@ -16,6 +17,7 @@ from gitops.report.compare import Comparison, HeldVersion
 from gitops.report.direction import Directions
 from gitops.report.metrics import read_snapshots
 from gitops.report.model import (
+    DEFAULT_PLOT_POINTS,
     Diff,
     Direction,
     History,
@@ -27,9 +29,11 @@ from gitops.report.model import (
     StageHolding,
 )
 from gitops.report.plots import plot_diffs
-from gitops.report.settings import ReportSettings
 
 HISTORY_METRICS = 4  # lines in a history chart: more is unreadable
+
+if TYPE_CHECKING:  # pydantic is imported only where a gitops.yaml is read
+    from gitops.report.settings import ReportSettings
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ def build_report(
     run_url: str = "",
     notes: Sequence[str] = (),
 ) -> Report:
-    settings = settings or ReportSettings()
+    gates_set = settings.gates if settings is not None else {}
+    plot_points = settings.plot_points if settings is not None else DEFAULT_PLOT_POINTS
     head, base = comparison.head, comparison.base
     wanted = [(head.label, head.sha)]
     if base is not None:
@@ -67,8 +72,8 @@ def build_report(
     directions = Directions(settings)
     metrics = diffing.diff(old, new, Kind.METRICS, directions)
     params = diffing.diff(old, new, Kind.PARAMS, directions)
-    gates = gating.evaluate(settings.gates, metrics, directions)
-    plots = plot_diffs(old, new, _plot_specs(new, old), settings.plot_points)
+    gates = gating.evaluate(gates_set, metrics, directions)
+    plots = plot_diffs(old, new, _plot_specs(new, old), plot_points)
 
     chart = None
     if history and comparison.artifact and comparison.stage:
@@ -81,7 +86,7 @@ def build_report(
             h.version,
             h.sha,
             held := diffing.diff(snapshots[h.sha], new, Kind.METRICS, directions),
-            gating.evaluate(settings.gates, held, directions),
+            gating.evaluate(gates_set, held, directions),
         )
         for h in holdings
     )
@@ -104,7 +109,7 @@ def build_report(
 
 
 def _read(
-    repo: Path, settings: ReportSettings, wanted: list[tuple[str, str]]
+    repo: Path, settings: ReportSettings | None, wanted: list[tuple[str, str]]
 ) -> dict[str, Snapshot]:
     """Each distinct commit read once, whatever the number of names it has here; the head
     (``wanted[0]``) last: the newest revision is where sub-project dvc.yaml files are found."""
@@ -125,12 +130,13 @@ def _plot_specs(new: Snapshot, old: Snapshot | None) -> list[PlotSpec]:
     return specs
 
 
-def _charted(metrics: Diff, settings: ReportSettings) -> list[tuple[str, str]]:
+def _charted(metrics: Diff, settings: ReportSettings | None) -> list[tuple[str, str]]:
     """(path, key) of the metrics a history chart draws: the gated ones first, then those with
     a direction (a count or a seed says nothing over versions), in file order, at most
     ``HISTORY_METRICS``."""
     directions = Directions(settings)
-    results = gating.evaluate(settings.gates, metrics, directions).results
+    gates = settings.gates if settings is not None else {}
+    results = gating.evaluate(gates, metrics, directions).results
     gated = {(r.path, r.metric) for r in results if r.metric}
     numeric = [
         c
@@ -149,7 +155,7 @@ def _history(
     held: Sequence[HeldVersion],
     snapshots: dict[str, Snapshot],
     metrics: Diff,
-    settings: ReportSettings,
+    settings: ReportSettings | None,
 ) -> History:
     charted = _charted(metrics, settings)
     points = []

@@ -30,10 +30,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from fnmatch import translate
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from gitops.report.model import Direction, Kind
-from gitops.report.settings import GateSettings, ReportSettings
+
+if TYPE_CHECKING:
+    from gitops.report.settings import GateSettings, ReportSettings
 
 LOWER_WORDS: frozenset[str] = frozenset(
     # losses and errors

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from gitops.report.diff import DirectionOf, is_number, subtract
 from gitops.report.direction import Patterns
@@ -41,7 +42,9 @@ from gitops.report.model import (
     GateStatus,
     Value,
 )
-from gitops.report.settings import GateSettings
+
+if TYPE_CHECKING:
+    from gitops.report.settings import GateSettings
 
 _MAX_TEXT = 40
 

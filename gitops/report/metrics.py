@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.registry.git import PathAt, objects_at, read_blobs, read_paths_at, run_git
 from gitops.report import formats
 from gitops.report.model import Declared, FileRead, FileStatus, Kind, Snapshot
-from gitops.report.settings import ReportSettings
 from gitops.report.sources import DEFAULT_METRICS, DEFAULT_PARAMS, declared_at, dvc_yaml_order
+
+if TYPE_CHECKING:
+    from gitops.report.settings import ReportSettings
 
 
 def read_snapshots(

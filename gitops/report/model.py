@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+DEFAULT_HISTORY = 10  # versions in a stage's history chart (reports.history)
+DEFAULT_PLOT_POINTS = 50  # points per plotted series (reports.plot_points)
+
 Value = bool | int | float | str
 """One flattened value as the file holds it (``True``, ``3``, ``0.25``, ``"relu"``)."""
 

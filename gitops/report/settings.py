@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gitops.report.model import DEFAULT_HISTORY, DEFAULT_PLOT_POINTS
+
 _PERCENT = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*")
 
 
@@ -108,10 +110,16 @@ class ReportSettings(_Strict):
         None, description="A Jinja2 Markdown template in the repository that replaces ours."
     )
     history: int = Field(
-        10, ge=0, le=200, description="Versions drawn in a stage move's history chart (0: none)."
+        DEFAULT_HISTORY,
+        ge=0,
+        le=200,
+        description="Versions drawn in a stage move's history chart (0: none).",
     )
     plot_points: int = Field(
-        50, ge=2, le=1000, description="Points per plotted series at most (downsampled)."
+        DEFAULT_PLOT_POINTS,
+        ge=2,
+        le=1000,
+        description="Points per plotted series at most (downsampled).",
     )
 
     @field_validator("plots")

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops.report.model import Declared, PlotSpec
-from gitops.report.settings import ReportSettings
+
+if TYPE_CHECKING:
+    from gitops.report.settings import ReportSettings
 
 DEFAULT_METRICS = "metrics.json"
 DEFAULT_PARAMS = "params.yaml"  # DVC's ParamsDependency.DEFAULT_PARAMS_FILE
