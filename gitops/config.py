@@ -16,12 +16,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from gitops.deploy.drivers.settings import DeploySettings, LocalSettings, needs_driver
+from gitops.promote.settings import StagePolicy
 from gitops.registry.tags import is_valid_fullname, is_valid_name
 from gitops.report.settings import ReportSettings
 from gitops.yamlerrors import FieldError
@@ -145,7 +145,6 @@ class StateSettings(_Strict):
     )
 
 
-_NOT_YET = "not supported yet by this version of gitops: remove it"
 
 
 class GitopsConfig(_Strict):
@@ -165,18 +164,16 @@ class GitopsConfig(_Strict):
         default_factory=ReportSettings,
         description="Metric-diff reports: files, directions, gates, template.",
     )
-    # policies (issue 12) get their model with their feature
-    policies: dict[str, Any] | None = Field(
-        None, description=f"Promotion policies: {_NOT_YET}.", json_schema_extra={"maxProperties": 0}
+    policies: dict[str, StagePolicy] | None = Field(
+        default_factory=dict,
+        description="Registry stage -> the rules a version must meet to enter it.",
     )
     _doc: YamlDocument | None = PrivateAttr(None)  # the file it came from: lines for errors
 
     @field_validator("policies")
     @classmethod
-    def _not_yet(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
-        if value:
-            raise FieldError((next(iter(value)),), f"`{info.field_name}:` is {_NOT_YET}")
-        return value
+    def _no_policies(cls, value: dict[str, StagePolicy] | None) -> dict[str, StagePolicy]:
+        return {} if value is None else value  # `policies:` left empty: none
 
     @model_validator(mode="after")
     def _after_names_environments(self) -> GitopsConfig:

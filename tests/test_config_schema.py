@@ -123,7 +123,7 @@ def test_every_property_has_a_description() -> None:
         {"environments": {"prod": {"stage": "prod", "helth": {}}}},
         {"environments": {"pr od": {"stage": "prod"}}},
         {"environments": {}, "reports": {"pr": {"metric": "auc"}}},
-        {"environments": {}, "policies": {"prod": {"soak": "1d"}}},
+        {"environments": {}, "policies": {"prod": {"approvals": -1}}},
     ],
 )
 def test_the_schema_refuses_what_the_loader_refuses(
@@ -205,9 +205,9 @@ def test_empty_reports_and_policies_are_fine(
             "",
         ),
         (
-            "environments: {}\npolicies:\n  prod: {soak: 1d}\n",
+            "environments: {}\npolicies:\n  prod: {soak: 1 day}\n",
             3,
-            "policies.prod: `policies:` is not supported yet",
+            "policies.prod.soak: '1 day': use a number and a unit",
             "",
         ),
         (
