@@ -205,9 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
             "yet (a first sync of an adopted registry, an emergency); the record says so",
         )
 
-    from gitops.commands import report
+    from gitops.commands import audit, report
 
     report.add_parser(sub)
+    audit.add_parser(sub)
 
     sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
@@ -591,6 +592,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": cmd_apply,
     "reconcile": cmd_apply,
     "report": _lazy("report"),
+    "audit": _lazy("audit"),
     "schema": cmd_schema,
     "action": cmd_action,
     "demo": cmd_demo,

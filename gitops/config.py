@@ -145,8 +145,6 @@ class StateSettings(_Strict):
     )
 
 
-
-
 class GitopsConfig(_Strict):
     """gitops.yaml: the environments, where their live state is kept, and how many deploy at
     once."""
