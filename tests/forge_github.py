@@ -110,6 +110,17 @@ class GhPull:
     merged_at: str | None = None
     merge_commit_sha: str | None = None
     merged_commits: list[str] = field(default_factory=list)
+    reviews: list[GhReview] = field(default_factory=list)
+
+
+@dataclass
+class GhReview:
+    id: int
+    user: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    commit_id: str
+    submitted_at: str = field(default_factory=now_iso)
+    body: str = ""
 
 
 @dataclass
@@ -205,6 +216,8 @@ class GitHubState:
         self.budgets: dict[str, RateBudget] = {}
         self._user_ids = itertools.count(1001)
         self._repo_ids = itertools.count(70_000_001)
+        self._review_ids = itertools.count(80_000_001)
+        self.teams: dict[tuple[str, str], set[str]] = {}  # (org, team slug) -> member logins
 
     def user(self, login: str, kind: str = "User") -> GhUser:
         if login not in self.users:
@@ -1436,6 +1449,66 @@ class GitHubApi:
             },
         }
         return Reply(200 if existing is not None else 201, data)
+
+    # --- reviews and teams ---------------------------------------------------------------------
+
+    def add_review(self, repo: GhRepo, pull: GhPull, user: str, state: str) -> GhReview:
+        self.state.user(user)
+        review = GhReview(next(self.state._review_ids), user, state, repo.head_sha(pull))
+        pull.reviews.append(review)
+        return review
+
+    @route(
+        "GET",
+        REPO + r"/pulls/(?P<number>\d+)/reviews",
+        "pulls/reviews#list-reviews-for-a-pull-request",
+        "pull-requests",
+    )
+    def list_reviews(self, ctx: Ctx) -> Reply:
+        repo = self._repo(ctx)
+        pull = self._pull_or_404(ctx, repo, int(ctx.params["number"]))
+        self._allow(ctx, write=False)
+        page = github_page(pull.reviews, ctx.query)
+        web = f"{ctx.web_root}/{repo.full_name}/pull/{pull.number}"
+        data = [
+            {
+                "id": r.id,
+                "node_id": f"PRR_{r.id}",
+                "user": self.user_json(ctx, r.user),
+                "body": r.body,
+                "state": r.state,
+                "html_url": f"{web}#pullrequestreview-{r.id}",
+                "pull_request_url": f"{ctx.api_root}/repos/{repo.full_name}/pulls/{pull.number}",
+                "submitted_at": r.submitted_at,
+                "commit_id": r.commit_id,
+                "author_association": "MEMBER",
+            }
+            for r in page.items
+        ]
+        headers = {}
+        link = github_link(ctx, self._link_path(repo, f"/pulls/{pull.number}/reviews"), page)
+        if link:
+            headers["Link"] = link
+        return Reply(200, data, headers)
+
+    @route(
+        "GET",
+        r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<username>[^/]+)",
+        "teams/members#get-team-membership-for-a-user",
+        "members",
+    )
+    def team_membership(self, ctx: Ctx) -> Reply:
+        """200 with the membership, 404 for a team that does not exist or a non-member (and for
+        a caller who may not see the team); an App token needs the `members` permission."""
+        if ctx.identity is None:
+            raise error(404, "Not Found", ctx.doc)
+        self._allow(ctx, write=False)
+        org, team, user = ctx.params["org"], ctx.params["team"], ctx.params["username"]
+        members = self.state.teams.get((org.lower(), team.lower()))
+        if members is None or user.lower() not in {m.lower() for m in members}:
+            raise error(404, "Not Found", ctx.doc)
+        url = f"{ctx.api_root}/organizations/1/team/1/memberships/{user}"
+        return Reply(200, {"url": url, "role": "member", "state": "active"})
 
     # --- deployments and statuses ------------------------------------------------------------
 

@@ -104,6 +104,7 @@ class GlMr:
     merge_commit_sha: str | None = None
     remove_source_branch: bool | None = None
     labels: list[str] = field(default_factory=list)
+    approved_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -192,6 +193,7 @@ class GitLabState:
         self.budgets: dict[str, RateBudget] = {}
         self._user_ids = itertools.count(101)
         self._project_ids = itertools.count(42)
+        self.groups: dict[str, set[str]] = {}  # group full path -> member usernames (inherited)
 
     def user(self, username: str, name: str | None = None, bot: bool = False) -> GlUser:
         if username not in self.users:
@@ -1232,6 +1234,49 @@ class GitLabApi:
             "pipeline_id": st.pipeline_id,
             "author": self.user_json(ctx, st.author),
         }
+
+    # --- approvals, users, group members -------------------------------------------------------
+
+    @route("GET", MR + r"/approvals", job_token=True)
+    def mr_approvals(self, ctx: Ctx) -> Reply:
+        self._authenticated(ctx)
+        project = self._project(ctx)
+        mr = self._mr_or_404(project, ctx)
+        return Reply(200, {
+            "id": mr.id,
+            "iid": mr.iid,
+            "project_id": project.id,
+            "title": mr.title,
+            "state": mr.state,
+            "approved": bool(mr.approved_by),
+            "approvals_required": 0,
+            "approvals_left": 0,
+            "approved_by": [{"user": self.user_json(ctx, u)} for u in mr.approved_by],
+        })  # fmt: skip
+
+    @route("GET", r"/users")
+    def list_users(self, ctx: Ctx) -> Reply:
+        """`?username=` gives the one user (case-insensitive) or an empty list."""
+        self._authenticated(ctx)
+        wanted = ctx.query.get("username", "")
+        found = [u for u in self.state.users.values() if u.username.lower() == wanted.lower()]
+        return Reply(200, [self.user_json(ctx, u.username) for u in found])
+
+    @route("GET", r"/groups/(?P<group>[^/]+)/members/all/(?P<user_id>\d+)")
+    def group_member(self, ctx: Ctx) -> Reply:
+        """A direct or inherited member of the group (its path URL-encoded), else 404."""
+        self._authenticated(ctx)
+        group = unquote(ctx.params["group"])
+        members = self.state.groups.get(group.lower())
+        if members is None:
+            raise message(404, "404 Group Not Found")
+        user = next((u for u in self.state.users.values() if str(u.id) == ctx.params["user_id"]),
+                    None)  # fmt: skip
+        if user is None or user.username not in members:
+            raise message(404, "404 Not found")
+        data = self.user_json(ctx, user.username)
+        data.update(access_level=30, created_at="2020-01-01T00:00:00.000Z", expires_at=None)
+        return Reply(200, data)
 
     @route("POST", P + r"/statuses/(?P<sha>[^/]+)")
     def create_status(self, ctx: Ctx) -> Reply:

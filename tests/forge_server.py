@@ -560,6 +560,33 @@ class ForgeServer:
             self.github.user(creator)
             self.github_api.add_status(gh, sha, state, context, creator)
 
+    # --- seeding: reviews, teams, approvals, groups ---------------------------------------------
+
+    def add_review(self, repo: str, number: int, user: str, state: str = "APPROVED") -> None:
+        """A review on a GitHub pull request (APPROVED, CHANGES_REQUESTED, COMMENTED,
+        DISMISSED), on its head commit."""
+        with self.lock:
+            gh = self.repo(repo)
+            self.github_api.add_review(gh, gh.pulls[number], user, state)
+
+    def add_team(self, org: str, slug: str, members: list[str]) -> None:
+        with self.lock:
+            for login in members:
+                self.github.user(login)
+            self.github.teams[(org.lower(), slug.lower())] = set(members)
+
+    def approve_mr(self, project: str | int, iid: int, user: str) -> None:
+        with self.lock:
+            self.gitlab.user(user)
+            self._target(project).mrs[iid].approved_by.append(user)  # type: ignore[union-attr]
+
+    def add_group(self, path: str, members: list[str]) -> None:
+        """A GitLab group (full path) with its members, inherited ones included."""
+        with self.lock:
+            for username in members:
+                self.gitlab.user(username)
+            self.gitlab.groups[path.lower()] = set(members)
+
     # --- seeding: GitLab ---------------------------------------------------------------------
 
     def add_project(

@@ -10,6 +10,7 @@ from forge_fixtures import forge_fixture, ghes_forge_fixture  # noqa: F401  (fix
 from forge_server import ACTIONS_BOT_LOGIN, ForgeServer
 from openapi_check import SPEC_PATH, OpenApi
 
+from gitops.errors import GitopsError
 from gitops.forge.base import ForgePermissionError, marker
 from gitops.forge.github import GitHub
 from gitops.forge.gitlab import GitLab
@@ -366,3 +367,44 @@ def test_an_oversized_report_is_cut_into_valid_markdown_with_every_section_close
     assert comment.body.count("<details>") == comment.body.count("</details>")
     assert comment.body.count("```") % 2 == 0
     assert "The full report is in https://ci/run/1." in comment.body
+
+
+# --- approvals and membership (for promotion policies) -----------------------------------------
+
+
+def test_github_approvers_are_latest_reviews_that_approve(gh: ForgeServer) -> None:
+    gh.add_review(REPO, 7, "alice", "APPROVED")
+    gh.add_review(REPO, 7, "bob", "APPROVED")
+    gh.add_review(REPO, 7, "bob", "CHANGES_REQUESTED")  # bob took it back
+    gh.add_review(REPO, 7, "carol", "APPROVED")
+    gh.add_review(REPO, 7, "carol", "COMMENTED")  # a later comment keeps carol's approval
+    gh.add_review(REPO, 7, "dave", "APPROVED")
+    gh.add_review(REPO, 7, "dave", "DISMISSED")
+    assert sorted(github(gh).approvers(7)) == ["alice", "carol"]
+
+
+def test_github_team_membership_needs_a_token_that_may_read_members(gh: ForgeServer) -> None:
+    gh.add_team("acme", "ml-leads", ["alice"])
+    workflow_token = "ghs_" + "w" * 36  # GITHUB_TOKEN: repository permissions only
+    gh.add_user("wf-bot[bot]", workflow_token, kind="github-app",
+                permissions={"contents": "read", "pull-requests": "write"})  # fmt: skip
+    pat = github(gh, PAT)
+    assert pat.is_member("acme/ml-leads", "alice") is True
+    assert pat.is_member("acme/ml-leads", "mallory") is False
+    assert pat.is_member("acme/no-such-team", "alice") is False
+    with pytest.raises(ForgePermissionError, match="members: read"):
+        github(gh, workflow_token).is_member("acme/ml-leads", "alice")
+    with pytest.raises(GitopsError, match="org/team"):
+        pat.is_member("ml-leads", "alice")
+
+
+def test_gitlab_approvers_and_group_membership(gl: ForgeServer) -> None:
+    gl.approve_mr(42, 5, "alice")
+    gl.approve_mr(42, 5, "bob")
+    gl.add_group("acme/ml-leads", ["alice"])
+    client = gitlab(gl)
+    assert client.approvers(5) == ["alice", "bob"]
+    assert client.is_member("acme/ml-leads", "alice") is True
+    assert client.is_member("acme/ml-leads", "bob") is False
+    assert client.is_member("acme/ml-leads", "nobody") is False
+    assert client.is_member("acme/other", "alice") is False

@@ -137,6 +137,16 @@ class Forge(ABC):
         return CommentResult("created", done.url, truncated, self.request_count - start)
 
     @abstractmethod
+    def approvers(self, number: int) -> list[str]:
+        """Who approves the PR/MR now (GitHub: each reviewer's latest review is APPROVED and
+        not dismissed; GitLab: the MR's approvals), for a policy's ``approvals``."""
+
+    @abstractmethod
+    def is_member(self, group: str, user: str) -> bool:
+        """Whether ``user`` is in the GitHub team ``org/team`` or the GitLab group
+        ``group/subgroup`` (inherited membership counts), for a policy's ``actors``."""
+
+    @abstractmethod
     def find_pr_for_commit(self, sha: str) -> PullRequest | None: ...
 
     @abstractmethod

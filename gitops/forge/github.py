@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from gitops.errors import GitopsError
 from gitops.forge.base import Comment, Deployment, Forge, ForgePermissionError, PullRequest
 from gitops.forge.http import ForgeError, ForgeSession, RetryPolicy
 from gitops.text import shorten
@@ -95,6 +96,34 @@ class GitHub(Forge):
             "PATCH", self._path(f"/issues/comments/{comment_id}"), {"body": body}
         )
         return self._comment(response.json())
+
+    def approvers(self, number: int) -> list[str]:
+        latest: dict[str, str] = {}  # reviewer -> their latest state that counts
+        for review in self.http.paginate(self._path(f"/pulls/{number}/reviews")):
+            user = (review.get("user") or {}).get("login", "")
+            state = review.get("state", "")
+            if user and state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[user] = state  # a comment does not withdraw an approval
+        return [user for user, state in latest.items() if state == "APPROVED"]
+
+    def is_member(self, group: str, user: str) -> bool:
+        org, _, team = group.partition("/")
+        if not org or not team:
+            raise GitopsError(f"a GitHub team is written org/team, not {group!r}")
+        path = f"/orgs/{quote(org, safe='')}/teams/{quote(team, safe='')}/memberships/"
+        try:
+            data = self.http.request("GET", path + quote(user, safe="")).json()
+        except ForgeError as exc:
+            if exc.status == 404:  # no such team, not a member, or a team we may not see
+                return False
+            if exc.status == 403:
+                raise ForgePermissionError(
+                    f"{exc}. Reading team {group} needs a token that may read the organisation's "
+                    "members (a GitHub App with `members: read`, or a PAT with `read:org`); "
+                    "GITHUB_TOKEN cannot."
+                ) from None
+            raise
+        return data.get("state") == "active"
 
     @staticmethod
     def _pr(data: Mapping[str, Any]) -> PullRequest:

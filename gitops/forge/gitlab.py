@@ -104,6 +104,29 @@ class GitLab(Forge):
         path = self._path(f"/merge_requests/{number}/notes/{comment_id}")
         return self._comment(number, self.http.request("PUT", path, json={"body": body}).json())
 
+    def approvers(self, number: int) -> list[str]:
+        data = self.http.request("GET", self._path(f"/merge_requests/{number}/approvals")).json()
+        return [
+            (item.get("user") or {}).get("username", "")
+            for item in data.get("approved_by") or []
+            if (item.get("user") or {}).get("username")
+        ]
+
+    def is_member(self, group: str, user: str) -> bool:
+        group = group.strip("/")
+        found = self.http.request("GET", "/users", params={"username": user}).json()
+        ids = [u["id"] for u in found if str(u.get("username", "")).lower() == user.lower()]
+        if not ids:
+            return False
+        path = f"/groups/{quote(group, safe='')}/members/all/{ids[0]}"
+        try:
+            self.http.request("GET", path)
+        except ForgeError as exc:
+            if exc.status == 404:  # not a member, or no such group (we may not see)
+                return False
+            raise
+        return True
+
     @staticmethod
     def _mr(data: Mapping[str, Any]) -> PullRequest:
         return PullRequest(
