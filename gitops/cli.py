@@ -205,10 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
             "yet (a first sync of an adopted registry, an emergency); the record says so",
         )
 
-    from gitops.commands import audit, report
+    from gitops.commands import audit, check_policy, report
 
     report.add_parser(sub)
     audit.add_parser(sub)
+    check_policy.add_parser(sub)
 
     sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
@@ -593,6 +594,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "reconcile": cmd_apply,
     "report": _lazy("report"),
     "audit": _lazy("audit"),
+    "check-policy": _lazy("check_policy"),
     "schema": cmd_schema,
     "action": cmd_action,
     "demo": cmd_demo,
