@@ -185,9 +185,11 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
             reporter.warning(str(warning))
 
         only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
-        deploy_step.run_deploys(
-            inputs.command, ctx, config, changes, only, inputs.dry_run, reporter, record
-        )
+        only, blocked = _policy_gate(ctx, config, changes, only, reporter, record)
+        if not blocked:
+            deploy_step.run_deploys(
+                inputs.command, ctx, config, changes, only, inputs.dry_run, reporter, record
+            )
     step = record.step
     if step is not None and step.failed:
         failed = [r for r in step.results if r.failed]
@@ -196,6 +198,37 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
         if _anything_to_report(repo, [ctx.sha or ctx.head_sha], config):  # checked out
             _report(ctx, inputs, repo, config, reporter, record)
         _comment(ctx, inputs, reporter, record)
+
+
+def _policy_gate(
+    ctx: Context,
+    config: GitopsConfig,
+    changes: Changes,
+    only: list[str],
+    reporter: Reporter,
+    record: RunRecord,
+) -> tuple[list[str], bool]:
+    """The environments a tag event may deploy once policies are checked: those of refused
+    stages are taken out (``blocked``: nothing at all is left to deploy). Each broken rule is
+    an error of the run."""
+    if ctx.event != EventKind.TAG_PUSH or not config.policies:
+        return only, False
+    from gitops.ci.policy_step import refused_stages
+
+    with reporter.group("Policies"):
+        refused = refused_stages(ctx, config, changes, record.reports, reporter)
+        if not refused:
+            reporter.log("policies: every stage move is allowed")
+            return only, False
+    for messages in refused.values():
+        for message in messages:
+            reporter.error(message)
+            record.fail(message, 1)
+    held = {env for stage in refused for env in config.environments_for(stage)}
+    moved = {m.stage for m in changes.moves}
+    wanted = only or [n for n, e in config.environments.items() if e.stage in moved]
+    kept = [env for env in wanted if env not in held]
+    return kept, not kept
 
 
 def _anything_to_report(repo: Path, shas: list[str], config: GitopsConfig | None) -> bool:
