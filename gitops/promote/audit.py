@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitops.errors import GitopsError
 from gitops.promote.request import FOLDER, PromotionRequest
+from gitops.promote.times import when
 from gitops.registry.git import read_paths_at, run_git
 from gitops.registry.tags import ASSIGNMENT
 
@@ -138,29 +139,20 @@ def stories(
             if event.kind != ASSIGNMENT or event.stage is None or event.version is None:
                 continue
             changes.append(_story(event, requests))
-    changes.sort(key=lambda c: (_when(c.tagged_at), c.tag))  # oldest first, to place deploys
+    changes.sort(key=lambda c: (_at(c.tagged_at), c.tag))  # oldest first, to place deploys
     placed: dict[int, list[DeployRecord]] = {}
     for stage, artifact, version, record in _deploy_records(config, state, name):
         same = [i for i, c in enumerate(changes)
                 if (c.stage, c.artifact, c.version) == (stage, artifact, version)]  # fmt: skip
         if not same:
             continue
-        before = [i for i in same if _when(changes[i].tagged_at) <= _when(record.at)]
+        before = [i for i in same if _at(changes[i].tagged_at) <= _at(record.at)]
         placed.setdefault((before or same)[-1], []).append(record)
     out = [
         replace(c, deploys=tuple(sorted(placed.get(i, []), key=lambda d: d.at)))
         for i, c in enumerate(changes)
     ]
     return out[::-1]
-
-
-def _when(iso: str) -> datetime:
-    """An ISO time as an aware datetime (records and tags carry different offsets)."""
-    try:
-        value = datetime.fromisoformat(iso)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _story(event: Any, requests: Sequence[RequestRecord]) -> StageChange:
@@ -265,3 +257,8 @@ def markdown(changes: Sequence[StageChange], repo_url: str = "") -> str:
     header = ["Artifact", "Version", "Stage", "Tag", "Requested by", "Merged by", "Tagged by",
               "PR", "Deploys"]  # fmt: skip
     return "## Audit\n\n" + md_table(header, rows) + "\n"
+
+
+def _at(iso: str) -> datetime:
+    """Unreadable times sort first here: a record is never placed after a readable one."""
+    return when(iso, datetime.min.replace(tzinfo=UTC))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from gitops.deploy.order import proof
 from gitops.promote.decision import Candidate, Decision, Violation
+from gitops.promote.times import human, when
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
@@ -84,14 +85,14 @@ def _order(
                     f"{stage}"))  # fmt: skip
                 continue
             if policy.soak:
-                since = _when(record.at)
+                since = when(record.at)
                 waited = (c.now - since).total_seconds()
                 if waited < policy.soak_seconds:
                     left = policy.soak_seconds - waited
                     out.append(Violation(
-                        "soak", f"{c.version} has run healthy in {env} for {_human(waited)}; "
+                        "soak", f"{c.version} has run healthy in {env} for {human(waited)}; "
                         f"{c.stage} asks for {policy.soak}",
-                        f"wait {_human(left)} more (until "
+                        f"wait {human(left)} more (until "
                         f"{datetime.fromtimestamp(c.now.timestamp() + left, UTC):%Y-%m-%d %H:%M} "
                         "UTC)"))  # fmt: skip
     return out
@@ -223,22 +224,3 @@ def describe(decision: Decision) -> str:
               for v in decision.violations]  # fmt: skip
     lines += [f"- {escape(n)}" for n in decision.notes]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _when(iso: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(iso)
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _human(seconds: float) -> str:
-    seconds = max(seconds, 0)
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"

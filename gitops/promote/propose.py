@@ -8,10 +8,11 @@ Pure: the scheduled reconcile asks this, then opens or updates the promotion PR 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops.deploy.order import proof
+from gitops.promote.times import human, when
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
@@ -73,7 +74,7 @@ def due(
                 record = proof(state, env, artifact, held.version)
                 if record is None:
                     break
-                starts.append(_when(record.at))
+                starts.append(when(record.at))
             if len(starts) != len(environments):
                 why = f"not deployed healthy in every environment of {source} yet"
                 waiting.append(NotYet(artifact, held.version, source, target, why))
@@ -81,22 +82,9 @@ def due(
             since = max(starts)
             soaked = (now - since).total_seconds()
             if soaked < soak:
-                why = f"soaked {_human(soaked)} of {policy.promote.soak}"
+                why = f"soaked {human(soaked)} of {policy.promote.soak}"
                 waiting.append(NotYet(artifact, held.version, source, target, why))
                 continue
             ready.append(Due(artifact, held.version, held.commit, source, target,
                              since.isoformat()))  # fmt: skip
     return ready, waiting
-
-
-def _when(iso: str) -> datetime:
-    value = datetime.fromisoformat(iso) if iso else datetime.max.replace(tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _human(seconds: float) -> str:
-    if seconds < 120:
-        return f"{max(seconds, 0):.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
