@@ -18,9 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "and soak (from the state store), actors, approvals, freeze windows, metric gates and "
         "the stage tag's signature. Exit 0 allowed, 1 refused, 2 usage or config error.",
     )
-    p.add_argument("name")
-    p.add_argument("version")
-    p.add_argument("stage")
+    p.add_argument("name", help="the artifact")
+    p.add_argument("version", help="the registered version (vX.Y.Z)")
+    p.add_argument("stage", help="the stage it would enter")
     p.add_argument("--actor", default=None, help="who promotes (default: git's user.name)")
     p.add_argument("--tag", help="the stage tag whose signature to check")
     p.add_argument(
