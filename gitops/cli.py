@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     report.add_parser(sub)
 
+    from gitops.commands import check_policy
+
+    check_policy.add_parser(sub)
+
     sub.add_parser("schema", help="print the JSON Schema of gitops.yaml (for editors)")
 
     sub.add_parser(
@@ -591,6 +595,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": cmd_apply,
     "reconcile": cmd_apply,
     "report": _lazy("report"),
+    "check-policy": _lazy("check_policy"),
     "schema": cmd_schema,
     "action": cmd_action,
     "demo": cmd_demo,
