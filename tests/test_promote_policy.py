@@ -530,3 +530,17 @@ def test_cli_usage_errors_exit_2_with_one_line(
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith("error: ") and error in result.stderr
     assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_cli_checks_the_signature_of_the_tag_that_put_the_version_in_the_stage(
+    tmp_path: Path,
+) -> None:
+    """A hand-pushed, unsigned prod tag: check-policy finds it and says it does not verify."""
+    repo = _cli_repo(tmp_path / "repo", {"prod": {"signed_tags": True}})
+    result = _run(repo, "check-policy", "churn", "v1.0.0", "prod")
+    assert result.returncode == 1, result.stderr
+    assert "signed_tags: tag churn#prod#1 does not verify: error: no signature found" in (
+        result.stdout
+    )
+    unplaced = _run(repo, "check-policy", "churn", "v1.1.0", "prod")
+    assert "needs a signed stage tag: none" in unplaced.stdout
