@@ -63,6 +63,6 @@ def test_only_the_refused_stage_is_held(tmp_path: Path) -> None:
     o.publish()
     run = tag_push(tmp_path, o, "churn#prod#2", ref="churn#staging#1 churn#prod#2")
     assert run.code == 1
-    assert "has not run healthy in staging" in run.outputs["error"]
+    assert "in staging (stage staging): v1.0.0 has not run there" in run.outputs["error"]
     assert (tmp_path / "deployed" / "staging" / "churn" / "model.pkl").exists()
     assert not (tmp_path / "deployed" / "prod").exists()

@@ -175,8 +175,9 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
     moved = (
         [m.to_commit or "" for m in changes.moves] if ctx.event != EventKind.PULL_REQUEST else []
     )
-    if moved and _anything_to_report(repo, moved, config):  # before deploys: a failed one
-        _report(ctx, inputs, repo, config, reporter, record)  # still leaves its report
+    if moved and (_gated(config, changes) or _anything_to_report(repo, moved, config)):
+        _report(ctx, inputs, repo, config, reporter, record)  # before deploys: a failed one
+        # still leaves its report
     if config is not None and inputs.command != "moves":
         from gitops.ci import deploy_step
         from gitops.deploy.names import check_names
@@ -229,6 +230,16 @@ def _policy_gate(
     wanted = only or [n for n, e in config.environments.items() if e.stage in moved]
     kept = [env for env in wanted if env not in held]
     return kept, not kept
+
+
+def _gated(config: GitopsConfig | None, changes: Changes) -> bool:
+    """Whether a moved stage's policy asks for the metric gates (they need the report, even
+    of a version without metrics files: a required metric missing fails its gate)."""
+    if config is None or not config.policies:
+        return False
+    return any(
+        (policy := config.policies.get(m.stage)) is not None and policy.gates for m in changes.moves
+    )
 
 
 def _anything_to_report(repo: Path, shas: list[str], config: GitopsConfig | None) -> bool:

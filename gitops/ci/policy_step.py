@@ -44,8 +44,8 @@ def refused_stages(
         gates = next((r.gates for r in reports if r.head.sha == move.to_commit), None)
         candidate = Candidate(move.artifact, move.to_version, move.to_commit, move.stage,
                               move.actor, when, tag=move.tag)  # fmt: skip
-        decision = check(candidate, config, state=state, repo=changes.registry.root,
-                         members=members, gates=gates)  # fmt: skip
+        decision = check(candidate, config, registry=changes.registry, state=state,
+                         repo=changes.registry.root, members=members, gates=gates)  # fmt: skip
         for note in decision.notes:
             reporter.log(f"policy: {note}")
         if not decision.allowed:

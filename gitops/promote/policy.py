@@ -1,226 +1,316 @@
-"""Whether a version may enter a stage: the stage's policy (``policies:`` in gitops.yaml) checked
-against what the registry, the state store and the forge say.
+"""The policy check: may this version enter this stage now? (``policies:`` in gitops.yaml)
 
-One place for every caller: a promotion PR (a failing status and a comment), the merge job, a
-hand-pushed tag (not deployed, the run fails) and ``gitops check-policy``. Each broken rule is a
-``Violation`` that says how to meet it; nothing is silent. Pure but for ``git verify-tag`` (the
-signature of a stage tag) and ``members`` (team/group membership, asked of the forge by the
-caller).
+One function for promotion PRs, their merge and hand-pushed tags alike, so a rule cannot be
+met one way and dodged another. It only decides: it reads the registry, the state store the
+caller loaded and, for signed tags, asks ``git verify-tag``; team membership is asked of the
+forge through ``members`` by the caller. Every rule broken is a Violation with how to meet it;
+nothing that cannot be checked passes silently.
+
+Rules, in this order (all are checked: a refusal lists every rule broken at once):
+
+- order (``after``): in each listed stage, every environment that runs the artifact has the
+  version proven (``gitops.deploy.order.proof``: its newest word there is a healthy deploy).
+  A listed stage where no environment runs the artifact cannot prove anything: a violation.
+- soak: each such proof has run for at least ``soak``, from its deploy until ``now`` or until a
+  different version replaced it there (it proved itself for that long, not merely long ago).
+- actors: the actor is a listed user (case-insensitive, as logins are) or a member of a listed
+  team/group (``@org/team``: ``members("org/team", actor)``).
+- approvals: distinct approvers of the PR/MR; a hand-pushed tag (no PR) has none to count.
+- freeze: no window open at ``now`` (``gitops.promote.freeze``); the override label on the PR
+  lifts it, and the lift is recorded as a note.
+- gates: the gate report of the candidate against what the stage holds must pass; with gates
+  configured and no report given, that is a violation too.
+- signed_tags: the stage tag verifies (``gitops.promote.signature``).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops.deploy.order import proof
+from gitops.markdown import escape
 from gitops.promote.decision import Candidate, Decision, Violation
-from gitops.promote.times import human, when
+from gitops.promote.times import parse, span
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
-    from gitops.deploy.state import LiveState
-    from gitops.promote.settings import FreezeWindow, StagePolicy
+    from gitops.deploy.state import Deployed, LiveState
+    from gitops.promote.settings import StagePolicy
+    from gitops.registry.reader import Registry
     from gitops.report.model import GateReport
 
-ALLOWED_SIGNERS = ".gitops/allowed_signers"
-Members = Callable[[str, str], bool]  # (team or group, user) -> member?
+Members = Callable[[str, str], bool]  # (team without its "@", user) -> is a member
 
 
 def check(
     candidate: Candidate,
     config: GitopsConfig,
     *,
+    registry: Registry,
     state: LiveState,
     repo: Path,
     members: Members | None = None,
     gates: GateReport | None = None,
 ) -> Decision:
-    """Every rule of the candidate's stage, in a fixed order; no policy: allowed."""
-    policy = config.policies.get(candidate.stage)
+    """Every rule of ``config.policies[candidate.stage]`` applied to ``candidate``; a stage
+    without a policy allows anything (module docstring)."""
+    policy = config.policies.get(candidate.stage) if config.policies else None
     if policy is None:
         return Decision()
     violations: list[Violation] = []
     notes: list[str] = []
-    violations += _order(candidate, policy, config, state)
+    violations += _order(candidate, policy, config, registry, state)
     violations += _actors(candidate, policy, members)
     violations += _approvals(candidate, policy)
     violations += _freeze(candidate, policy, notes)
-    if policy.gates and gates is not None:
-        violations += [
-            Violation(
-                "gates",
-                f"gate failed: {r.reason}",
-                "improve the metric, or change the gate in gitops.yaml through a reviewed change",
-            )  # fmt: skip
-            for r in gates.failed
-        ]
-    if policy.signed_tags:
-        violations += _signature(candidate, repo)
+    violations += _gates(candidate, policy, config, gates)
+    violations += _signed(candidate, policy, repo)
     return Decision(tuple(violations), tuple(notes))
 
 
 def _order(
-    c: Candidate, policy: StagePolicy, config: GitopsConfig, state: LiveState
+    candidate: Candidate,
+    policy: StagePolicy,
+    config: GitopsConfig,
+    registry: Registry,
+    state: LiveState,
 ) -> list[Violation]:
-    out = []
+    from gitops.deploy.order import proof, waits
+    from gitops.deploy.plan import artifact_info, served_artifacts
+
+    name, version = candidate.artifact, candidate.version
+    info = artifact_info(registry) if policy.after else {}
+    found: list[Violation] = []
     for stage in policy.after:
-        environments = config.environments_for(stage)
-        if not environments:
-            out.append(Violation("order", f"no environment serves {stage}, so {c.version} "
-                                 f"cannot have run there", f"bind an environment to stage "
-                                 f"{stage} in gitops.yaml"))  # fmt: skip
+        envs = [
+            env
+            for env in config.environments_for(stage)
+            if name in served_artifacts(config.environments[env], registry, info)
+        ]
+        if not envs:
+            found.append(
+                Violation(
+                    "order",
+                    f"no environment runs {name} in {stage}, so nothing can show {version} "
+                    f"ran healthy there",
+                    f"bind an environment of gitops.yaml to stage {stage} that runs {name}, or "
+                    f"take {stage} out of policies.{candidate.stage}.after",
+                )
+            )
             continue
-        for env in environments:
-            record = proof(state, env, c.artifact, c.version)
-            if record is None:
-                out.append(Violation(
-                    "order", f"{c.version} has not run healthy in {env} ({stage})",
-                    f"promote it to {stage} first: gitops promote {c.artifact} {c.version} "
-                    f"{stage}"))  # fmt: skip
-                continue
-            if policy.soak:
-                since = when(record.at)
-                waited = (c.now - since).total_seconds()
-                if waited < policy.soak_seconds:
-                    left = policy.soak_seconds - waited
-                    out.append(Violation(
-                        "soak", f"{c.version} has run healthy in {env} for {human(waited)}; "
-                        f"{c.stage} asks for {policy.soak}",
-                        f"wait {human(left)} more (until "
-                        f"{datetime.fromtimestamp(c.now.timestamp() + left, UTC):%Y-%m-%d %H:%M} "
-                        "UTC)"))  # fmt: skip
-    return out
+        for wait in waits(state, envs, name, version):
+            if wait.failed:
+                fix = (
+                    f"fix it and promote a new version through {stage}, or deploy {version} "
+                    f"to {wait.upstream} again until it is healthy there"
+                )
+            else:
+                fix = (
+                    f"promote it to {stage} first (gitops promote {name} {version} {stage}) "
+                    "and let it deploy healthy there"
+                )
+            found.append(
+                Violation("order", f"in {wait.upstream} (stage {stage}): {wait.reason}", fix)
+            )
+        if policy.soak:
+            for env in envs:
+                record = proof(state, env, name, version)
+                if record is not None:
+                    found += _soak(candidate, policy, state, env, record)
+    return found
 
 
-def _actors(c: Candidate, policy: StagePolicy, members: Members | None) -> list[Violation]:
+def _soak(
+    candidate: Candidate, policy: StagePolicy, state: LiveState, env: str, record: Deployed
+) -> list[Violation]:
+    """``record`` (the proof in ``env``) has run for ``policy.soak``, from its deploy until
+    now or until another version replaced it."""
+    version, needed = candidate.version, timedelta(seconds=policy.soak_seconds)
+    since = parse(record.at)
+    if since is None:
+        return [
+            Violation(
+                "soak",
+                f"the state store has no time for {version}'s deploy to {env}",
+                f"deploy {version} to {env} again so its soak of {policy.soak} can be timed",
+            )
+        ]
+    until, replaced_by = _run_end(state, env, candidate.artifact, record)
+    end = until if until is not None else candidate.now
+    ran = max(end - since, timedelta(0))
+    if ran >= needed:
+        return []
+    if replaced_by is not None:
+        return [
+            Violation(
+                "soak",
+                f"{version} ran healthy in {env} for {span(ran)} before {replaced_by} replaced "
+                f"it; it must soak {policy.soak}",
+                f"deploy {version} to {env} again and let it run {policy.soak}",
+            )
+        ]
+    ready = since + needed
+    return [
+        Violation(
+            "soak",
+            f"{version} has run healthy in {env} for {span(ran)} of the {policy.soak} soak",
+            f"wait until {ready.astimezone(candidate.now.tzinfo):%Y-%m-%d %H:%M %Z} "
+            f"({span(needed - ran)} more)",
+        )
+    ]
+
+
+def _run_end(
+    state: LiveState, env: str, artifact: str, record: Deployed
+) -> tuple[datetime | None, str | None]:
+    """When the run ``record`` started ended, and by which version: the first newer entry
+    that runs another version (None, None: it still runs)."""
+    live = state.live(env, artifact)
+    entries = [e for e in (live,) if e is not None] + state.history(env, artifact)
+    index = next((i for i, e in enumerate(entries) if e is record), None)
+    if index is None:
+        return None, None
+    for newer in reversed(entries[:index]):  # oldest of the newer ones first
+        if newer.version != record.version:
+            return parse(newer.at), newer.version or "nothing"
+    return None, None
+
+
+def _actors(candidate: Candidate, policy: StagePolicy, members: Members | None) -> list[Violation]:
     if policy.actors is None:
         return []
+    actor = candidate.actor
     users = [a for a in policy.actors if not a.startswith("@")]
-    groups = [a[1:] for a in policy.actors if a.startswith("@")]
-    if c.actor in users:
+    teams = [a[1:] for a in policy.actors if a.startswith("@")]
+    if actor.lower() in {u.lower() for u in users}:
         return []
-    if groups and members is None:
-        return [Violation("actors", f"{c.actor or 'someone unknown'} is not among "
-                          f"{', '.join(users) or 'the listed users'}, and teams/groups "
-                          f"({', '.join(groups)}) cannot be checked without the forge API",
-                          "run where the forge API is reachable with a token that may read "
-                          "team/group members")]  # fmt: skip
-    for group in groups:
-        assert members is not None
-        if c.actor and members(group, c.actor):
-            return []
-    allowed = ", ".join(policy.actors)
-    return [Violation("actors", f"{c.actor or 'someone unknown'} may not promote into "
-                      f"{c.stage} (allowed: {allowed})",
-                      f"ask one of {allowed} to promote it")]  # fmt: skip
-
-
-def _approvals(c: Candidate, policy: StagePolicy) -> list[Violation]:
-    need = policy.approvals
-    if need <= 0:
+    allowed = ", ".join(policy.actors) or "nobody"
+    if teams and members is None:
+        return [
+            Violation(
+                "actors",
+                f"{actor} is not a listed user, and team membership could not be checked "
+                f"(allowed: {allowed})",
+                "run the check where the forge can be asked (CI, or with a token that may read "
+                "team/group members)",
+            )
+        ]
+    if members is not None and any(members(team, actor) for team in teams):
         return []
-    if c.approvals is None:
-        fix = f"open one: gitops promote {c.artifact} {c.version} {c.stage}"
-        return [Violation("approvals", f"{c.stage} needs a promotion PR with {need} "
-                          "approval(s); this stage change was not reviewed", fix)]  # fmt: skip
-    others = [a for a in dict.fromkeys(c.approvals) if a != c.actor]
-    if len(others) < need:
-        return [Violation("approvals", f"{len(others)} of {need} approval(s) (the promoter's "
-                          "own does not count)", f"get {need - len(others)} more review "
-                          "approval(s)")]  # fmt: skip
-    return []
+    return [
+        Violation(
+            "actors",
+            f"{actor} may not promote into {candidate.stage} (allowed: {allowed})",
+            f"ask one of them to promote it, or add {actor} to policies.{candidate.stage}.actors",
+        )
+    ]
 
 
-def _freeze(c: Candidate, policy: StagePolicy, notes: list[str]) -> list[Violation]:
-    out = []
+def _approvals(candidate: Candidate, policy: StagePolicy) -> list[Violation]:
+    needed = policy.approvals
+    if not needed:
+        return []
+    if candidate.approvals is None:
+        return [
+            Violation(
+                "approvals",
+                f"{candidate.stage} needs a reviewed promotion PR ({needed} approval"
+                f"{'s' if needed != 1 else ''}); this change has none",
+                f"open one with `gitops promote {candidate.artifact} {candidate.version} "
+                f"{candidate.stage}` and have it approved",
+            )
+        ]
+    have = len({a.lower() for a in candidate.approvals})
+    if have >= needed:
+        return []
+    return [
+        Violation(
+            "approvals",
+            f"the promotion PR has {have} approval{'s' if have != 1 else ''} of {needed}",
+            f"{needed - have} more reviewer{'s' if needed - have != 1 else ''} must approve it",
+        )
+    ]
+
+
+def _freeze(candidate: Candidate, policy: StagePolicy, notes: list[str]) -> list[Violation]:
+    from gitops.promote import freeze
+
+    found: list[Violation] = []
+    label = policy.override_label
+    lifted = label is not None and label in candidate.labels
     for window in policy.freeze:
-        if not is_open(window, c.now):
+        closes = freeze.closes_at(window, candidate.now)
+        if closes is None:
             continue
-        what = describe_window(window)
-        label = policy.override_label
-        if label and label in c.labels:
-            notes.append(f"freeze {what} lifted by the label {label!r} (recorded)")
+        what = f"freeze window {freeze.describe(window)}"
+        why = f": {window.reason}" if window.reason else ""
+        if lifted:
+            notes.append(f"{what}{why} lifted by label {label!r} (actor {candidate.actor})")
             continue
-        fix = f"wait until it ends, or add the label {label!r} for an emergency" if label else (
-            "wait until it ends")  # fmt: skip
-        reason = f": {window.reason}" if window.reason else ""
-        out.append(Violation("freeze", f"{c.stage} is frozen {what}{reason}", fix))
-    return out
+        fix = f"wait until it closes at {closes:%Y-%m-%d %H:%M} {window.tz}"
+        if label is not None:
+            fix += f", or for an emergency add the label {label!r} to the promotion PR"
+        found.append(Violation("freeze", f"{candidate.stage} is frozen now, {what}{why}", fix))
+    return found
 
 
-def is_open(window: FreezeWindow, now: datetime) -> bool:
-    """Whether ``now`` (aware) falls in the window, read in the window's time zone."""
-    from zoneinfo import ZoneInfo
-
-    local = now.astimezone(ZoneInfo(window.tz))
-    if isinstance(window.start, date) and not isinstance(window.start, datetime):
-        return window.start <= local.date() <= window.end  # type: ignore[operator]
-    assert isinstance(window.start, time) and isinstance(window.end, time)
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-    if window.days is not None and day not in window.days:
-        return False
-    clock = local.time().replace(tzinfo=None)
-    if window.start <= window.end:
-        return window.start <= clock <= window.end
-    return clock >= window.start or clock <= window.end  # across midnight
-
-
-def describe_window(window: FreezeWindow) -> str:
-    days = f" on {', '.join(window.days)}" if window.days else ""
-    return f"from {window.start} to {window.end}{days} ({window.tz})"
-
-
-def _signature(c: Candidate, repo: Path) -> list[Violation]:
-    fix = (f"sign the stage tag (git -c gpg.format=ssh tag -s, with a key listed in "
-           f"{ALLOWED_SIGNERS}, or GPG) and push it again")  # fmt: skip
-    if not c.tag:
-        return [Violation("signed_tags", f"{c.stage} needs a signed stage tag; there is none "
-                          "yet", fix)]  # fmt: skip
-    ok, why = verify_tag(repo, c.tag)
-    if ok:
+def _gates(
+    candidate: Candidate, policy: StagePolicy, config: GitopsConfig, gates: GateReport | None
+) -> list[Violation]:
+    if not policy.gates:
         return []
-    return [Violation("signed_tags", f"the signature of {c.tag} does not verify: {why}", fix)]
+    if gates is None:
+        if not config.reports.gates:
+            return []
+        return [
+            Violation(
+                "gates",
+                f"the metric gates were not evaluated for {candidate.version}",
+                f"check with the report (gitops report {candidate.artifact}@{candidate.version}"
+                f" --stage {candidate.stage})",
+            )
+        ]
+    return [
+        Violation(
+            "gates",
+            f"gate {failed.gate} failed: {failed.reason}",
+            f"promote a version that passes it, or change reports.gates ({failed.gate})",
+        )
+        for failed in gates.failed
+    ]
 
 
-def verify_tag(repo: Path, tag: str) -> tuple[bool, str]:
-    """``git verify-tag``: SSH signatures against the repository's allowed signers file (as it
-    is at HEAD), GPG against the keyring. (ok, git's reason on one line)."""
-    signers = repo / ALLOWED_SIGNERS
-    args = ["git", "-C", str(repo)]
-    with tempfile.TemporaryDirectory() as tmp:
-        if signers.is_file():
-            copy = Path(tmp) / "allowed_signers"  # never a path a tag could point elsewhere
-            copy.write_bytes(signers.read_bytes())
-            args += ["-c", f"gpg.ssh.allowedSignersFile={copy}"]
-        args += ["verify-tag", "--", f"refs/tags/{tag}"]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-        try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env,
-                                  check=False)  # fmt: skip
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return False, str(exc)
-    lines = [line for line in (done.stderr or "").splitlines() if line.strip()]
-    if done.returncode == 0:
-        return True, ""
-    return False, (lines[-1] if lines else f"git verify-tag exited {done.returncode}")
+def _signed(candidate: Candidate, policy: StagePolicy, repo: Path) -> list[Violation]:
+    if not policy.signed_tags:
+        return []
+    from gitops.promote.signature import ALLOWED_SIGNERS, verify_tag
+
+    fix = (
+        f"sign the stage tag with a key listed in {ALLOWED_SIGNERS} (SSH: "
+        "git -c gpg.format=ssh -c user.signingkey=KEY tag -s ...) or in the runner's GPG keyring"
+    )
+    if candidate.tag is None:
+        return [Violation("signed_tags", f"{candidate.stage} needs a signed stage tag: none", fix)]
+    result = verify_tag(repo, candidate.tag)
+    if result.ok:
+        return []
+    return [Violation("signed_tags", f"tag {candidate.tag} does not verify: {result.detail}", fix)]
 
 
 def describe(decision: Decision) -> str:
-    """Markdown for a PR comment or a summary: each broken rule and how to meet it."""
-    from gitops.markdown import escape
-
+    """Markdown for a PR comment or a job summary: the verdict, each broken rule with its fix,
+    and the notes; every text escaped (names and reasons come from people)."""
     if decision.allowed:
-        head = "**Policy: ✅ allowed**"
+        lines = ["**Policy: allowed.**"]
     else:
-        head = f"**Policy: ❌ {len(decision.violations)} rule(s) broken**"
-    lines = [head, ""]
-    lines += [f"- **{escape(v.rule)}**: {escape(v.message)}. Fix: {escape(v.fix)}."
-              for v in decision.violations]  # fmt: skip
-    lines += [f"- {escape(n)}" for n in decision.notes]
-    return "\n".join(lines).rstrip() + "\n"
+        count = len(decision.violations)
+        lines = [f"**Policy: refused** ({count} rule{'s' if count != 1 else ''} not met):", ""]
+        for v in decision.violations:
+            lines.append(f"- **{escape(v.rule)}**: {escape(v.message)}  ")
+            lines.append(f"  how to meet it: {escape(v.fix)}")
+    if decision.notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {escape(note)}" for note in decision.notes]
+    return "\n".join(lines) + "\n"

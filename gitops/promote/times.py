@@ -3,17 +3,36 @@ different offsets (or none), and people read durations rounded."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
-def when(iso: str, missing: datetime | None = None) -> datetime:
-    """An ISO time as an aware datetime (UTC when it has no offset); ``missing`` (default: the
-    far future, so that nothing unreadable counts as long ago) when it cannot be read."""
+def parse(iso: str) -> datetime | None:
+    """An ISO time as an aware datetime (UTC when it has no offset); None if unreadable."""
     try:
         value = datetime.fromisoformat(iso)
     except ValueError:
-        return missing if missing is not None else datetime.max.replace(tzinfo=UTC)
+        return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def when(iso: str, missing: datetime | None = None) -> datetime:
+    """``parse``, with ``missing`` (default: the far future, so that nothing unreadable counts
+    as long ago) when it cannot be read."""
+    value = parse(iso)
+    if value is not None:
+        return value
+    return missing if missing is not None else datetime.max.replace(tzinfo=UTC)
+
+
+def span(delta: timedelta) -> str:
+    """``3d 4h``, ``2h 5m``, ``40s``: how long, to the two largest units."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts[:2])
 
 
 def human(seconds: float) -> str:
