@@ -240,9 +240,9 @@ def render_body(
         deploy = "deploys it to the environments of that stage (none is configured)"
     lines += [
         "",
-        f"**Merging this {what} creates the stage tag** (`{escape(r.artifact)}#{escape(r.stage)}"
-        f"#N`, GTO's next counter) on that commit and {deploy} in the same run. The request "
-        f"file {code(r.path, False)} stays as the record.",
+        f"**Merging this {what} creates the stage tag** "
+        f"({code(f'{r.artifact}#{r.stage}#N', False)}, GTO's next counter) on that commit and "
+        f"{deploy} in the same run. The request file {code(r.path, False)} stays as the record.",
     ]
     if policy:
         lines += ["", *policy]
