@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ CONFIG = (
     "  prod: {stage: prod, after: [staging], deploy: {driver: local}}\n"
     "reports:\n"
     "  gates:\n"
-    "    auc: {metric: auc, min: 0.5}\n"
+    "    auc: {min: 0.5}\n"
 )
 PATH = request_path("prod", "churn")
 BRANCH = branch_name("prod", "churn")
@@ -169,9 +170,10 @@ def test_hostile_reason_is_escaped_in_the_body_and_kept_whole_in_the_file(
     client = (github if platform == "github" else gitlab)(forge, commits["v1.2.0"])
     pr = promote(repo, client, "v1.1.0", reason=HOSTILE)
     body = pr_body(forge, platform, pr.number)
-    for raw in ("<img", "@everyone", "](https://evil", "<!-- gitops:plan", "\n# not a heading"):
-        assert raw not in body, raw
-    assert "\\<img src=x onerror=alert(1)\\>" in body.replace("\\=", "=").replace("\\(", "(")
+    for raw in ("<img", "@everyone", "](https", "<!--", "`x`", "| y", "# not a heading"):
+        assert not re.search(r"(?<!\\)" + re.escape(raw), body), raw  # only escaped
+    assert "Reason: urgent \\<img src\\=x onerror\\=alert\\(1\\)\\>" in body
+    assert "\n# not" not in body  # one line: the newline is a space
     request = parse_request(forge.file("acme/models", BRANCH, PATH) or b"", PATH)
     assert request.reason == HOSTILE  # the record keeps exactly what was asked
 
@@ -253,8 +255,7 @@ def test_cli_on_a_laptop_opens_the_pr_as_the_token_user(repo: Repo, forge: Forge
     done = cli(repo.path, *args, env=env)
     assert done.returncode == 0, done.stderr
     [number] = open_prs(forge, "github")
-    assert done.stdout == f"pull request #{number}: {forge.github_url.rsplit('/api', 1)[0]}" \
-        f"/acme/models/pull/{number}\n" or done.stdout.startswith(f"pull request #{number}: ")
+    assert re.fullmatch(rf"pull request #{number}: \S+/acme/models/pull/{number}\n", done.stdout)
     request = parse_request(forge.file("acme/models", BRANCH, PATH) or b"", PATH)
     assert (request.requested_by, request.reason) == ("alice", "weekly")  # GET /user
     assert "ghp_alice0123456789" not in done.stdout + done.stderr
@@ -290,7 +291,7 @@ def test_assign_stays_the_direct_way(repo: Repo) -> None:
         env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert git(repo.path, "rev-parse", "churn#prod#5^{commit}") == commits["v1.1.0"]
+    assert git(repo.path, "rev-parse", "churn#prod#3^{commit}") == commits["v1.1.0"]
 
 
 # --- where the forge is, on a laptop ---------------------------------------------------------
@@ -313,7 +314,8 @@ def test_remote_platforms_apis_and_tokens() -> None:
     gh = resolve_remote("https://github.com/acme/models.git", None, None)
     assert (gh.platform, gh.api_url) == ("github", "https://api.github.com")
     gl = resolve_remote("git@gitlab.com:g/p.git", None, None)
-    assert (gl.platform, gl.api_url, gl.repository) == ("gitlab", "https://gitlab.com/api/v4", "g/p")
+    assert (gl.platform, gl.repository) == ("gitlab", "g/p")
+    assert gl.api_url == "https://gitlab.com/api/v4"
     ghes = resolve_remote("https://git.corp/acme/models", "github", None)
     assert ghes.api_url == "https://git.corp/api/v3"
     with pytest.raises(UsageError, match="--forge github or --forge gitlab"):
@@ -355,9 +357,9 @@ def test_action_on_github_opens_the_pr_from_the_dispatch_form(
     forge.add_user(ACTIONS_BOT_LOGIN, TOKEN, kind="github-app")
     forge.add_repo("acme/models", head_sha=origin.dev.rev())
     ws = checkout_like_github(origin, tmp_path / "ws", None)
+    env = {"GITHUB_API_URL": forge.github_url, "GITHUB_ACTOR": "carol"}
     run = run_github(tmp_path, ws, "workflow_dispatch", dispatch_payload(), "refs/heads/main",
-                     origin.dev.rev(), inputs=PROMOTE_INPUTS,
-                     extra_env={"GITHUB_API_URL": forge.github_url, "GITHUB_ACTOR": "carol"})  # fmt: skip
+                     origin.dev.rev(), inputs=PROMOTE_INPUTS, extra_env=env)  # fmt: skip
     assert run.code == 0, run.stdout + run.stderr
     [number] = open_prs(forge, "github")
     assert run.outputs["pr-url"].endswith(f"/acme/models/pull/{number}")
@@ -365,7 +367,8 @@ def test_action_on_github_opens_the_pr_from_the_dispatch_form(
     request = parse_request(forge.file("acme/models", BRANCH, PATH) or b"", PATH)
     assert (request.requested_by, request.reason) == ("carol", HOSTILE)
     assert "## Promotion" in run.summary and f"pull request \\#{number}" in run.summary
-    assert "<img" not in run.summary and "<img" not in pr_body(forge, "github", number)
+    for text in (run.summary, pr_body(forge, "github", number)):
+        assert not re.search(r"(?<!\\)<img", text)
     assert TOKEN not in run.everything()
 
 

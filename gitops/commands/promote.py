@@ -121,9 +121,7 @@ def _laptop_forge(root: Path, args: argparse.Namespace, log: Callable[[str], Non
         return GitHub(remote.api_url, remote.repository, token, log=log)
     from gitops.forge.gitlab import GitLab
 
-    return GitLab(
-        remote.api_url, remote.repository, token, server_url=remote.server_url, log=log
-    )
+    return GitLab(remote.api_url, remote.repository, token, server_url=remote.server_url, log=log)
 
 
 def _origin_default(root: Path) -> str:

@@ -148,8 +148,17 @@ def stage_plan(
             )
         path = info[candidate.artifact].path if candidate.artifact in info else None
         plan.actions.append(
-            Action(env_name, candidate.artifact, env.stage, kind, running, candidate.version,
-                   candidate.commit, path, waiting=waiting)  # fmt: skip
+            Action(
+                env_name,
+                candidate.artifact,
+                env.stage,
+                kind,
+                running,
+                candidate.version,
+                candidate.commit,
+                path,
+                waiting=waiting,
+            )
         )
     return plan
 
