@@ -18,7 +18,7 @@ from gitutil import Repo, git
 
 from gitops.config import load_config
 from gitops.deploy.state import Deployed, EnvironmentState, LiveState
-from gitops.errors import UsageError
+from gitops.errors import GitopsError, UsageError
 from gitops.forge.github import GitHub
 from gitops.forge.gitlab import GitLab
 from gitops.promote import open as opening
@@ -405,3 +405,31 @@ def test_action_promote_without_inputs_says_which(
     assert run.code == 2
     assert "command `promote` needs the inputs version, stage" in run.outputs["error"]
     assert forge.requests == []
+
+
+def test_gitlab_job_token_gets_the_advice_before_any_write(repo: Repo, forge: ForgeServer) -> None:
+    commits = build(repo)
+    forge.add_project("acme/models", project_id=42, head_sha=commits["v1.2.0"])
+    forge.add_user("bob", "glcbt-job0123456789", kind="gitlab-job", project="acme/models")
+    client = GitLab(forge.gitlab_url, "acme/models", "glcbt-job0123456789", token_kind="job")
+    with pytest.raises(GitopsError, match="CI_JOB_TOKEN cannot create branches.*GITOPS_TOKEN"):
+        promote(repo, client, "v1.1.0")
+    assert [r for r in forge.requests if r.method != "GET"] == []
+
+
+def test_without_metrics_files_the_body_is_the_request_and_the_plan(
+    tmp_path: Path, forge: ForgeServer
+) -> None:
+    repo = Repo(tmp_path / "plain")
+    c1 = repo.commit(files={"gitops.yaml": CONFIG.split("reports:")[0]}, epoch=T0)
+    repo.tag("churn@v1.0.0", c1, epoch=T0 + 10)
+    repo.tag("churn#staging#1", c1, epoch=T0 + 20)
+    client = github(forge, c1)
+    pr = promote(repo, client, "v1.0.0")
+    body = pr_body(forge, "github", pr.number)
+    assert "`prod` holds no version of it yet" in body
+    assert "compared with" not in body and "📊" not in body
+    assert body.endswith(
+        "| `prod` | `churn` | deploy | _(none)_ | `v1.0.0` | waits for staging\\: v1\\.0\\.0 is "
+        "to be deployed there first |\n"
+    )
