@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _push_args(p)
 
-    p = sub.add_parser("assign", aliases=["promote"], help="assign a stage (writes NAME#stage#N)")
+    p = sub.add_parser("assign", help="assign a stage (writes NAME#stage#N)")
     p.add_argument("name", help="artifact name")
     p.add_argument("ref", nargs="?", help="commit to assign (default HEAD unless --version)")
     _repo_arg(p)
@@ -205,9 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
             "yet (a first sync of an adopted registry, an emergency); the record says so",
         )
 
-    from gitops.commands import audit, check_policy, report
+    from gitops.commands import audit, check_policy, promote, report
 
     report.add_parser(sub)
+    promote.add_parser(sub)
     audit.add_parser(sub)
     check_policy.add_parser(sub)
 
@@ -586,7 +587,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "register": cmd_register,
     "assign": cmd_assign,
-    "promote": cmd_assign,
+    "promote": _lazy("promote"),
     "deprecate": cmd_deprecate,
     "moves": cmd_moves,
     "plan": cmd_plan,

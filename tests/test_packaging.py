@@ -488,8 +488,15 @@ def test_other_workflows_have_their_triggers_and_grants() -> None:
     schedule = workflow(ROOT / "workflows" / "reconcile-schedule.yml")
     assert schedule["on"]["schedule"][0]["cron"] and "workflow_dispatch" in schedule["on"]
     promote = workflow(ROOT / "workflows" / "promote.yml")
-    assert set(promote["on"]["workflow_dispatch"]["inputs"]) == {"name", "version", "stage"}
-    assert promote["jobs"]["promote"]["permissions"]["contents"] == "write"
+    form = promote["on"]["workflow_dispatch"]["inputs"]
+    assert set(form) == {"name", "version", "stage", "reason"}
+    assert promote["jobs"]["promote"]["permissions"] == {
+        "contents": "write",  # the request branch and commit
+        "pull-requests": "write",  # the promotion PR
+    }
+    [step] = [s for _, s in steps(promote) if OUR_ACTION.match(s.get("uses", ""))]
+    assert step["with"]["command"] == "promote"
+    assert {k: step["with"][k] for k in form} == {k: f"${{{{ inputs.{k} }}}}" for k in form}
 
 
 # --- GitLab CI/CD component ----------------------------------------------------------------

@@ -147,11 +147,11 @@ def test_reference_scenario(repo: Repo, gitops: Gitops) -> None:
     # 3. v0.0.1 to prod
     assert write("assign", "churn", "--version", "v0.0.1", "--stage", "prod") == ["churn#prod#1"]
     assert show()["churn"]["stage"] == {"prod": "v0.0.1"}
-    # 4-5. v0.1.0 to staging, then to prod (`promote` is `assign`)
+    # 4-5. v0.1.0 to staging, then to prod (`gitops promote` opens a PR now: `assign` tags)
     assert write("assign", "churn", "--version", "v0.1.0", "--stage", "staging") == [
         "churn#staging#2"
     ]
-    assert write("promote", "churn", "--version", "v0.1.0", "--stage", "prod") == ["churn#prod#3"]
+    assert write("assign", "churn", "--version", "v0.1.0", "--stage", "prod") == ["churn#prod#3"]
     assert show()["churn"]["stage"] == {"prod": "v0.1.0", "staging": "v0.1.0"}
     assert stages_by_version("churn") == {"v0.1.0": ["prod", "staging"], "v0.0.1": []}
     assert stages_by_version("churn", "--vs", "-1") == {

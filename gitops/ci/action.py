@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gitops.registry.moves import Changes
     from gitops.report.model import Report
 
-COMMANDS = ("auto", "moves", "plan", "apply", "reconcile")
+COMMANDS = ("auto", "moves", "plan", "apply", "reconcile", "promote")
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off")
 
@@ -40,6 +40,10 @@ class Inputs:
     comment: str
     working_directory: str
     fail_on_regression: bool | None  # None: as gitops.yaml says
+    name: str = ""  # command promote: the artifact, its version, the stage, why
+    version: str = ""
+    stage: str = ""
+    reason: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -71,6 +75,10 @@ class Inputs:
             comment=comment,
             working_directory=values["working-directory"],
             fail_on_regression=None if not enforce else enforce in TRUE,
+            name=values["name"],
+            version=values["version"],
+            stage=values["stage"],
+            reason=values["reason"],
         )
 
     def tags(self) -> list[str]:
@@ -103,6 +111,7 @@ class RunRecord:
     changes: Changes | None = None
     step: DeployStep | None = None
     comment_url: str = ""
+    pr_url: str = ""  # the promotion PR/MR (command promote)
     reports: list[Report] = field(default_factory=list)
     report_text: str = ""  # the reports as Markdown (with the plan, on a PR)
     report_outputs: dict[str, str] = field(default_factory=dict)  # report, report-json paths
@@ -127,7 +136,12 @@ def run(env: Mapping[str, str] | None = None) -> int:
         inputs = Inputs.from_env(env)
         repo = (ctx.workspace / inputs.working_directory).resolve()
         reporter = make_reporter(ctx, env, repo)
-        _run(ctx, inputs, repo, reporter, record)
+        if inputs.command == "promote":
+            from gitops.ci import promote_step
+
+            promote_step.checkout_and_run(ctx, inputs, repo, reporter, record, env)
+        else:
+            _run(ctx, inputs, repo, reporter, record)
     except YamlFileError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         reporter.error(exc.detail + hint, exc.file, exc.line)
@@ -346,6 +360,7 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
             values = summary.outputs(record.changes, repo)
         values |= deploy_outputs(record.step)
         values["comment-url"] = record.comment_url
+        values["pr-url"] = record.pr_url
         values["report"] = record.report_outputs.get("report", "")
         values["report-json"] = record.report_outputs.get("report-json", "")
         values["error"] = "\n".join(record.errors)

@@ -27,7 +27,8 @@ INPUTS: tuple[Input, ...] = (
         "auto",
         "What to run: `auto` decides from the event (tag push: stage moves and deploy; "
         "pull/merge request: report; schedule: reconcile), or `moves`, `plan`, `apply`, "
-        "`reconcile`.",
+        "`reconcile`, `promote` (open or update the promotion PR/MR of `name`, `version`, "
+        "`stage`).",
     ),
     Input("config", "gitops.yaml", "Path of the gitops configuration file, relative to the repo."),
     Input(
@@ -47,6 +48,10 @@ INPUTS: tuple[Input, ...] = (
         "only report. Empty: `reports.fail_on_regression` in gitops.yaml.",
     ),
     Input("working-directory", ".", "Where the repository is, relative to the workspace."),
+    Input("name", "", "`command: promote`: the artifact to promote, e.g. churn."),
+    Input("version", "", "`command: promote`: its registered version, e.g. v1.3.0."),
+    Input("stage", "", "`command: promote`: the stage to promote it to, e.g. prod."),
+    Input("reason", "", "`command: promote`: why, for the reviewers (the request file keeps it)."),
 )
 
 OUTPUTS: tuple[Output, ...] = (
@@ -67,6 +72,7 @@ OUTPUTS: tuple[Output, ...] = (
         '"level": L}]}`, in `after:` order.',
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
+    Output("pr-url", "URL of the promotion PR/MR opened or updated (`command: promote`)."),
     Output(
         "report",
         "Path of the metric report (Markdown), relative to the workspace; empty when none.",

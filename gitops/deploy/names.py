@@ -40,7 +40,7 @@ def check_names(
     registry does not know; return a warning for each unused stage allowed on purpose."""
     warnings: list[NameWarning] = []
     allowed = registry.config.stages
-    used = set() if allowed is not None else _used_stages(registry, _stages(config))
+    used = set() if allowed is not None else used_stages(registry, _stages(config))
     for name, env in config.environments.items():
         path = ("environments", name, "stage")
         if allowed is not None:
@@ -50,12 +50,12 @@ def check_names(
                     path,
                     f"stage {env.stage!r} is not one .gto allows "
                     f"({', '.join(allowed) or 'it allows none'})",
-                    _did_you_mean(env.stage, allowed),
+                    did_you_mean(env.stage, allowed),
                 )
         elif env.stage not in used:
             message = f"no tag has ever used stage {env.stage!r}"
             if not (env.allow_unknown_stage or allow_unknown_stage):
-                hint = _did_you_mean(env.stage, _used_stages(registry))
+                hint = did_you_mean(env.stage, used_stages(registry))
                 new = (
                     "a new stage? set `allow_unknown_stage: true` on the environment "
                     "(or run with --allow-unknown-stage)"
@@ -72,7 +72,7 @@ def check_names(
                     ("environments", name, "artifacts", i),
                     f"unknown artifact {artifact!r}: no tag, {registry.config.index} or "
                     "dvc.yaml declares it",
-                    _did_you_mean(artifact, _known_artifacts(registry)),
+                    did_you_mean(artifact, _known_artifacts(registry)),
                 )
     return warnings
 
@@ -90,12 +90,12 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(set(known)), n=1)
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def _used_stages(registry: Registry, wanted: set[str] | None = None) -> set[str]:
+def used_stages(registry: Registry, wanted: set[str] | None = None) -> set[str]:
     """The stages (of ``wanted``, or all) that some assignment or unassignment tag names: one
     pass over the tags, parsing only the names that can hold such a stage."""
     found: set[str] = set()

@@ -234,10 +234,12 @@ def make_plan(
                 and have.status == "failed"
                 and running == have.version
             )
-            kind = _kind(running, want, env.prune, registry, artifact, repair)
+            kind = action_kind(running, want, env.prune, registry, artifact, repair)
             waiting: tuple[str, ...] = ()
             if want is not None and kind in ("deploy", "update", "rollback"):
-                waiting = _waits(config, env_name, kind, artifact, want.version, live, desired_all)
+                waiting = waits_for(
+                    config, env_name, kind, artifact, want.version, live, desired_all
+                )
             plan.actions.append(
                 Action(
                     environment=env_name,
@@ -290,7 +292,7 @@ def with_upstreams(config: GitopsConfig, names: list[str] | None) -> list[str]:
     return [n for n in config.environments if n in wanted]
 
 
-def _waits(
+def waits_for(
     config: GitopsConfig,
     env_name: str,
     kind: str,
@@ -330,7 +332,7 @@ def _v(holder: Holder | None) -> str | None:
     return holder.version if holder else None
 
 
-def _kind(
+def action_kind(
     running: str | None,
     want: Holder | None,
     prune: bool,
