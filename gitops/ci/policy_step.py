@@ -6,11 +6,12 @@ meet it, and nothing is deleted (the tag stays; Git is put right by people)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gitops.ci.context import Context
 from gitops.ci.reporter import Reporter
+from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
@@ -38,7 +39,7 @@ def refused_stages(
     state, _ = _store(ctx, config, changes.registry.root).read(list(config.environments))
     members = _members(ctx, reporter)
     refused: dict[str, list[str]] = {}
-    when = now or datetime.now(UTC)
+    when = now or times.now()
     for move in moves:
         assert move.to_version is not None and move.to_commit is not None
         gates = next((r.gates for r in reports if r.head.sha == move.to_commit), None)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from gitops.ci.context import Context, Platform
 from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError, UsageError
 from gitops.markdown import code, escape
+from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.ci.action import Inputs, RunRecord
@@ -108,7 +108,7 @@ def run(
             inputs.stage,
             inputs.reason,
             requester,
-            datetime.now(UTC),
+            times.now(),
             base,
             registry=registry,
             start=start,

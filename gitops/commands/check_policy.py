@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.errors import UsageError
+from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
@@ -152,7 +153,7 @@ def _default_actor() -> str:
 
 def _now(text: str | None) -> datetime:
     if text is None:
-        return datetime.now(UTC)
+        return times.now()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

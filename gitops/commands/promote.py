@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.errors import UsageError
+from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.forge.base import Forge
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         args.stage,
         args.reason,
         requester,
-        datetime.now(UTC),
+        times.now(),
         base,
         registry=registry,
         start=start,

@@ -45,3 +45,19 @@ def human(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f}h"
     return f"{seconds / 86400:.1f}d"
+
+
+def now() -> datetime:
+    """The current time, aware; ``GITOPS_NOW`` (ISO) overrides it, so tests and dry rehearsals
+    can say "a day later" without sleeping (soak times, freeze windows, proposals)."""
+    import os
+
+    forced = os.environ.get("GITOPS_NOW", "").strip()
+    if forced:
+        value = parse(forced)
+        if value is None:
+            from gitops.errors import UsageError
+
+            raise UsageError(f"GITOPS_NOW is {forced!r}: not an ISO time (2026-12-05T10:00Z)")
+        return value
+    return datetime.now(UTC)
