@@ -15,6 +15,7 @@ import binascii
 import itertools
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,8 @@ class GhPull:
     merge_commit_sha: str | None = None
     merged_commits: list[str] = field(default_factory=list)
     reviews: list[GhReview] = field(default_factory=list)
+    merged_by: str | None = None
+    labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -473,6 +476,19 @@ class GitHubApi:
 
     # --- JSON shapes -------------------------------------------------------------------------
 
+    def label_json(self, ctx: Ctx, repo: GhRepo, name: str) -> dict[str, Any]:
+        """A label as GitHub shows it on an issue or pull request."""
+        number = zlib.crc32(f"{repo.full_name}/{name}".encode())
+        return {
+            "id": number,
+            "node_id": f"LA_{number}",
+            "url": f"{ctx.api_root}/repos/{repo.full_name}/labels/{quote(name)}",
+            "name": name,
+            "color": "ededed",
+            "default": False,
+            "description": None,
+        }
+
     def user_json(self, ctx: Ctx, login: str) -> dict[str, Any]:
         user = self.state.user(login)
         api = f"{ctx.api_root}/users/{quote(login)}"
@@ -684,7 +700,7 @@ class GitHubApi:
             "assignees": [],
             "requested_reviewers": [],
             "requested_teams": [],
-            "labels": [],
+            "labels": [self.label_json(ctx, repo, name) for name in pull.labels],
             "milestone": None,
             "draft": pull.draft,
             "commits_url": links["commits"],
@@ -707,7 +723,7 @@ class GitHubApi:
             mergeable=None if pull.state == "closed" else True,
             rebaseable=None if pull.state == "closed" else True,
             mergeable_state="unknown" if pull.state == "closed" else "clean",
-            merged_by=None,
+            merged_by=self.user_json(ctx, pull.merged_by) if pull.merged_by else None,
             comments=comments,
             review_comments=0,
             maintainer_can_modify=pull.maintainer_can_modify,

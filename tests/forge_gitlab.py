@@ -105,6 +105,7 @@ class GlMr:
     remove_source_branch: bool | None = None
     labels: list[str] = field(default_factory=list)
     approved_by: list[str] = field(default_factory=list)
+    merged_by: str | None = None
 
 
 @dataclass
@@ -501,8 +502,8 @@ class GitLabApi:
             "state": mr.state,
             "created_at": mr.created_at,
             "updated_at": mr.updated_at,
-            "merged_by": None,
-            "merge_user": None,
+            "merged_by": self.user_json(ctx, mr.merged_by) if mr.merged_by else None,
+            "merge_user": self.user_json(ctx, mr.merged_by) if mr.merged_by else None,
             "merged_at": mr.updated_at if mr.state == "merged" else None,
             "closed_by": None,
             "closed_at": mr.updated_at if mr.state == "closed" else None,

@@ -506,19 +506,34 @@ class ForgeServer:
                 head_sha=sha,
             )
 
-    def merge_pr(self, repo: str | GhRepo, number: int) -> str:
-        """Merge a PR as GitHub's merge button would; returns the merge commit sha."""
+    def merge_pr(
+        self,
+        repo: str | GhRepo,
+        number: int,
+        *,
+        merged_by: str | None = None,
+        sha: str | None = None,
+    ) -> str:
+        """Merge a PR as GitHub's merge button would; returns the merge commit sha. ``sha``:
+        the merge commit's id, when a test made the same merge in a real repository;
+        ``merged_by``: who pressed the button (GitHub's ``merged_by``)."""
         with self.lock:
             gh = repo if isinstance(repo, GhRepo) else self.repo(repo)
             pull = gh.pulls[number]
             head, base = gh.head_sha(pull), gh.git.branches[pull.base_ref]
             pull.merged_commits = gh.git.between(base, head)
             files = {**gh.git.commits[base].files, **gh.git.commits[head].files}
-            merge = gh.git.commit([base, head], files, f"Merge pull request #{number}")
+            merge = gh.git.commit([base, head], files, f"Merge pull request #{number}", sha=sha)
             gh.git.branches[pull.base_ref] = merge.sha
             pull.state, pull.merge_commit_sha = "closed", merge.sha
             pull.merged_at = pull.closed_at = merge.date
+            pull.merged_by = merged_by
             return merge.sha
+
+    def label_pr(self, repo: str | GhRepo, number: int, *labels: str) -> None:
+        with self.lock:
+            gh = repo if isinstance(repo, GhRepo) else self.repo(repo)
+            gh.pulls[number].labels.extend(labels)
 
     def add_comment(
         self,
@@ -632,17 +647,33 @@ class ForgeServer:
                 gl, iid, source_branch, target, title, author, description=description, state=state
             )
 
-    def merge_mr(self, project: str | int | GlProject, iid: int) -> str:
+    def merge_mr(
+        self,
+        project: str | int | GlProject,
+        iid: int,
+        *,
+        merged_by: str | None = None,
+        sha: str | None = None,
+    ) -> str:
+        """Merge an MR (``sha``, ``merged_by``: as ``merge_pr``)."""
         with self.lock:
             gl = project if isinstance(project, GlProject) else self.project(project)
             mr = gl.mrs[iid]
             head, base = gl.git.branches[mr.source_branch], gl.git.branches[mr.target_branch]
             mr.merged_commits = gl.git.between(base, head)
             files = {**gl.git.commits[base].files, **gl.git.commits[head].files}
-            merge = gl.git.commit([base, head], files, f"Merge branch '{mr.source_branch}'")
+            merge = gl.git.commit(
+                [base, head], files, f"Merge branch '{mr.source_branch}'", sha=sha
+            )
             gl.git.branches[mr.target_branch] = merge.sha
             mr.state, mr.merge_commit_sha = "merged", merge.sha
+            mr.merged_by = merged_by
             return merge.sha
+
+    def label_mr(self, project: str | int | GlProject, iid: int, *labels: str) -> None:
+        with self.lock:
+            gl = project if isinstance(project, GlProject) else self.project(project)
+            gl.mrs[iid].labels.extend(labels)
 
     def add_note(
         self,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitops.ci import spec, summary
+from gitops.ci import merge_step, spec, summary
 from gitops.ci.context import Context, EventKind, Platform, detect
 from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError, UsageError
@@ -21,6 +21,7 @@ from gitops.yamlfile import YamlFileError
 
 if TYPE_CHECKING:
     from gitops.ci.deploy_step import DeployStep
+    from gitops.ci.merge_step import Merged
     from gitops.config import GitopsConfig
     from gitops.registry.moves import Changes
     from gitops.report.model import Report
@@ -112,6 +113,8 @@ class RunRecord:
     step: DeployStep | None = None
     comment_url: str = ""
     pr_url: str = ""  # the promotion PR/MR (command promote)
+    merged: Merged | None = None  # the promotion requests a push to the default branch landed
+    config_file: str = "gitops.yaml"
     reports: list[Report] = field(default_factory=list)
     report_text: str = ""  # the reports as Markdown (with the plan, on a PR)
     report_outputs: dict[str, str] = field(default_factory=dict)  # report, report-json paths
@@ -141,7 +144,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
 
             promote_step.checkout_and_run(ctx, inputs, repo, reporter, record, env)
         else:
-            _run(ctx, inputs, repo, reporter, record)
+            _run(ctx, inputs, repo, reporter, record, env)
     except YamlFileError as exc:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         reporter.error(exc.detail + hint, exc.file, exc.line)
@@ -154,7 +157,14 @@ def run(env: Mapping[str, str] | None = None) -> int:
     return record.code
 
 
-def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: RunRecord) -> None:
+def _run(
+    ctx: Context,
+    inputs: Inputs,
+    repo: Path,
+    reporter: Reporter,
+    record: RunRecord,
+    env: Mapping[str, str],
+) -> None:
     from gitops.ci import checkout
     from gitops.registry.moves import compute_changes
     from gitops.registry.reader import RegistrySource
@@ -169,6 +179,9 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
             checkout.complete_checkout(ctx, repo, reporter, deleted=deleted)
 
     pushed, removed = _event_tags(ctx, inputs)
+    merged = False
+    if merge_step.is_merge_push(ctx, env, inputs.command):
+        ctx, pushed, merged = _merge(ctx, inputs, repo, reporter, record)
     source = RegistrySource.read(repo)
     changes = record.changes = compute_changes(source, pushed, removed)
     for warning in changes.registry.warnings:
@@ -200,7 +213,9 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
             reporter.warning(str(warning))
 
         only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
-        only, blocked = _policy_gate(ctx, config, changes, only, reporter, record)
+        only, blocked = only, False
+        if not merged:  # a merged promotion was checked before its tag was made
+            only, blocked = _policy_gate(ctx, config, changes, only, reporter, record)
         if not blocked:
             deploy_step.run_deploys(
                 inputs.command, ctx, config, changes, only, inputs.dry_run, reporter, record
@@ -213,6 +228,33 @@ def _run(ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: R
         if _anything_to_report(repo, [ctx.sha or ctx.head_sha], config):  # checked out
             _report(ctx, inputs, repo, config, reporter, record)
         _comment(ctx, inputs, reporter, record)
+
+
+def _merge(
+    ctx: Context, inputs: Inputs, repo: Path, reporter: Reporter, record: RunRecord
+) -> tuple[Context, list[str], bool]:
+    """A push to the default branch: land the promotion requests it brought in. With tags
+    pushed, the rest of the run is theirs, as a tag push (deployed in this very run)."""
+    from dataclasses import replace
+
+    config = None
+    if (repo / inputs.config).is_file():
+        from gitops.config import load_config
+
+        config = load_config(repo, inputs.config)
+    merged = merge_step.run(ctx, repo, config, reporter, inputs.dry_run)
+    record.config_file = inputs.config
+    record.merged = merged
+    for landing in merged.refused:
+        assert landing.decision is not None
+        for v in landing.decision.violations:
+            r = landing.request
+            record.fail(f"promotion {r.artifact} {r.version} -> {r.stage} is not tagged: "
+                        f"policy {v.rule}: {v.message}. Fix: {v.fix}.", 1)  # fmt: skip
+    if not merged.tags:
+        return ctx, [], False
+    tagged = replace(ctx, event=EventKind.TAG_PUSH, ref=f"refs/tags/{merged.tags[0]}")
+    return tagged, list(merged.tags), True
 
 
 def _policy_gate(
@@ -368,6 +410,8 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         text = summary.errors_markdown(record.errors)
         if record.changes is not None and ctx is not None:
             text += summary.markdown(record.changes, ctx)
+        if record.merged is not None and ctx is not None and repo is not None:
+            text += merge_step.markdown(record.merged, ctx, repo, record.config_file)
         if record.report_text:
             text += "\n" + record.report_text + "\n"
         if not (record.reports and record.reports[0].plan_markdown):  # else it is in the report

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.errors import UsageError
-from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
@@ -153,6 +152,8 @@ def _default_actor() -> str:
 
 def _now(text: str | None) -> datetime:
     if text is None:
+        from gitops.promote import times
+
         return times.now()
     try:
         value = datetime.fromisoformat(text)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.errors import UsageError
-from gitops.promote import times
 
 if TYPE_CHECKING:
     from gitops.forge.base import Forge
@@ -88,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         forge = _laptop_forge(root, args, log)
         requester = forge.whoami()
         base = args.base or _origin_default(root)
+    from gitops.promote import times
+
     pr = promote(
         root,
         forge,

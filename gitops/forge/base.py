@@ -45,6 +45,17 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class MergedPullRequest:
+    """A merged PR/MR as a promotion's merge job needs it: who merged, with which labels."""
+
+    number: int
+    url: str
+    merged_by: str  # the login/username ("" when the forge does not say)
+    merged_by_id: int | None  # for the noreply e-mail of the tagger
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Deployment:
     id: int
     environment: str
@@ -148,6 +159,11 @@ class Forge(ABC):
 
     @abstractmethod
     def find_pr_for_commit(self, sha: str) -> PullRequest | None: ...
+
+    @abstractmethod
+    def merged_pr(self, sha: str, branch: str) -> MergedPullRequest | None:
+        """The merged PR/MR from ``branch`` that brought in commit ``sha`` (its merge commit,
+        or one of its commits); else the latest merged one from ``branch``; None if none."""
 
     @abstractmethod
     def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None: ...

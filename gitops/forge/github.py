@@ -8,7 +8,14 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops.errors import GitopsError
-from gitops.forge.base import Comment, Deployment, Forge, ForgePermissionError, PullRequest
+from gitops.forge.base import (
+    Comment,
+    Deployment,
+    Forge,
+    ForgePermissionError,
+    MergedPullRequest,
+    PullRequest,
+)
 from gitops.forge.http import ForgeError, ForgeSession, RetryPolicy
 from gitops.text import shorten
 
@@ -140,6 +147,34 @@ class GitHub(Forge):
         pulls = self.http.request("GET", self._path(f"/commits/{sha}/pulls")).json()
         open_pulls = [p for p in pulls if p.get("state") == "open"]
         return self._pr(open_pulls[0]) if open_pulls else None
+
+    def merged_pr(self, sha: str, branch: str) -> MergedPullRequest | None:
+        try:
+            found = self.http.request("GET", self._path(f"/commits/{sha}/pulls")).json()
+        except ForgeError as exc:
+            if exc.status not in (404, 422):  # a commit GitHub does not know
+                raise
+            found = []
+        merged = [p for p in found if p.get("merged_at") and p["head"]["ref"] == branch]
+        if not merged:
+            owner = self.repo.split("/")[0]
+            params = {"head": f"{owner}:{branch}", "state": "closed", "sort": "updated",
+                      "direction": "desc"}  # fmt: skip
+            found = self.http.request("GET", self._path("/pulls"), params=params).json()
+            merged = sorted((p for p in found if p.get("merged_at")),
+                            key=lambda p: p["merged_at"], reverse=True)  # fmt: skip
+        if not merged:
+            return None
+        number = merged[0]["number"]
+        full = self.http.request("GET", self._path(f"/pulls/{number}")).json()
+        user = full.get("merged_by") or {}
+        return MergedPullRequest(
+            number=number,
+            url=full.get("html_url", ""),
+            merged_by=str(user.get("login") or ""),
+            merged_by_id=user.get("id") if isinstance(user.get("id"), int) else None,
+            labels=tuple(str(label.get("name", "")) for label in full.get("labels") or []),
+        )
 
     def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
         owner = self.repo.split("/")[0]

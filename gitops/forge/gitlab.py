@@ -11,7 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from gitops.forge.base import Comment, Deployment, Forge, ForgePermissionError, PullRequest
+from gitops.forge.base import (
+    Comment,
+    Deployment,
+    Forge,
+    ForgePermissionError,
+    MergedPullRequest,
+    PullRequest,
+)
 from gitops.forge.http import ForgeError, ForgeSession, RetryPolicy
 from gitops.text import shorten
 
@@ -142,6 +149,31 @@ class GitLab(Forge):
         mrs = self.http.request("GET", self._path(f"/repository/commits/{sha}/merge_requests"))
         opened = [m for m in mrs.json() if m.get("state") == "opened"]
         return self._mr(opened[0]) if opened else None
+
+    def merged_pr(self, sha: str, branch: str) -> MergedPullRequest | None:
+        try:
+            path = self._path(f"/repository/commits/{sha}/merge_requests")
+            found = self.http.request("GET", path).json()
+        except ForgeError as exc:
+            if exc.status != 404:  # a commit GitLab does not know
+                raise
+            found = []
+        merged = [m for m in found if m.get("state") == "merged"
+                  and m.get("source_branch") == branch]  # fmt: skip
+        if not merged:
+            params = {"source_branch": branch, "state": "merged", "order_by": "updated_at"}
+            merged = self.http.request("GET", self._path("/merge_requests"), params=params).json()
+        if not merged:
+            return None
+        mr = merged[0]
+        user = mr.get("merge_user") or mr.get("merged_by") or {}
+        return MergedPullRequest(
+            number=mr["iid"],
+            url=mr.get("web_url", ""),
+            merged_by=str(user.get("username") or ""),
+            merged_by_id=user.get("id") if isinstance(user.get("id"), int) else None,
+            labels=tuple(str(label) for label in mr.get("labels") or []),
+        )
 
     def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
         params = {"source_branch": branch, "state": "opened"}

@@ -67,7 +67,9 @@ class StageChange:
     requested_by: str = ""
     reason: str = ""
     requested_at: str = ""
-    merged_by: str = ""  # the author of the commit that brought the request in
+    merged_by: str = ""  # the tag's "Merged by" (the forge's word), else the request's committer
+    approved_by: tuple[str, ...] = ()  # the tag's "Approved by": the PR/MR's approvers at merge
+    notes: tuple[str, ...] = ()  # the tag's "Freeze lifted" lines (an override label used)
     deploys: tuple[DeployRecord, ...] = field(default=())
 
     @property
@@ -155,9 +157,26 @@ def stories(
     return out[::-1]
 
 
+def _record(message: str) -> dict[str, list[str]]:
+    """The ``Key: value`` lines a merge job writes in a stage tag's message (land.py)."""
+    from gitops.promote import land
+
+    keys = (land.PROMOTION, land.REQUESTED_BY, land.APPROVED_BY, land.MERGED_BY, land.LIFTED)
+    found: dict[str, list[str]] = {}
+    for line in message.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in keys and value.strip():
+            found.setdefault(key, []).append(value.strip())
+    return found
+
+
 def _story(event: Any, requests: Sequence[RequestRecord]) -> StageChange:
+    from gitops.promote import land
+
     found = _URL.search(event.message or "")
+    said = _record(event.message or "")
     request = _request_for(requests, event.artifact, event.stage, event.version)
+    approved = said.get(land.APPROVED_BY, [""])[0]
     return StageChange(
         artifact=event.artifact,
         stage=event.stage,
@@ -170,7 +189,9 @@ def _story(event: Any, requests: Sequence[RequestRecord]) -> StageChange:
         requested_by=request.request.requested_by if request else "",
         reason=request.request.reason if request else "",
         requested_at=request.request.created_at if request else "",
-        merged_by=request.committed_by if request else "",
+        merged_by=said.get(land.MERGED_BY, [request.committed_by if request else ""])[0],
+        approved_by=tuple(a.strip() for a in approved.split(",") if a.strip()),
+        notes=tuple(said.get(land.LIFTED, [])),
     )
 
 
@@ -196,10 +217,10 @@ def _deploy_records(
         doc = state.environments.get(env)
         if doc is None:
             continue
-        for artifact, history in doc.history.items():
-            if name is not None and artifact != name:
+        for artifact in dict.fromkeys([*doc.history, *doc.deployed]):  # a first deploy: no
+            if name is not None and artifact != name:  # history yet, only what runs
                 continue
-            records = list(history)
+            records = list(doc.history.get(artifact, []))
             current = doc.deployed.get(artifact)
             if current is not None and current not in records:
                 records.append(current)
@@ -226,8 +247,11 @@ def table(changes: Sequence[StageChange]) -> str:
         if c.requested_by:
             why = f": {c.reason}" if c.reason else ""
             lines.append(f"  requested by {c.requested_by} at {c.requested_at}{why}")
+        if c.approved_by:
+            lines.append(f"  approved by {', '.join(c.approved_by)}")
         if c.merged_by:
             lines.append(f"  merged by {c.merged_by}" + (f" ({c.pr_url})" if c.pr_url else ""))
+        lines += [f"  {note}" for note in c.notes]
         lines.append(f"  tagged by {c.tagged_by}")
         for d in c.deploys:
             run = f" {d.run_url}" if d.run_url else ""
@@ -251,11 +275,12 @@ def markdown(changes: Sequence[StageChange], repo_url: str = "") -> str:
         pr = f"[PR]({c.pr_url})" if ours else (code(c.pr_url) if c.pr_url else "")
         rows.append([
             code(c.artifact), code(c.version), code(c.stage), code(c.tag),
-            escape(c.requested_by) or "—", escape(c.merged_by) or "—", escape(c.tagged_by),
+            escape(c.requested_by) or "—", escape(", ".join(c.approved_by)) or "—",
+            escape(c.merged_by) or "—", escape(c.tagged_by),
             pr or "—", deploys or "—",
         ])  # fmt: skip
-    header = ["Artifact", "Version", "Stage", "Tag", "Requested by", "Merged by", "Tagged by",
-              "PR", "Deploys"]  # fmt: skip
+    header = ["Artifact", "Version", "Stage", "Tag", "Requested by", "Approved by", "Merged by",
+              "Tagged by", "PR", "Deploys"]  # fmt: skip
     return "## Audit\n\n" + md_table(header, rows) + "\n"
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gitops.forge.base import Forge, PullRequest
     from gitops.registry.reader import Registry
     from gitops.registry.state import Version
+    from gitops.report.model import Report
 
 Log = Callable[[str], None]
 
@@ -350,10 +351,30 @@ def _report(
     """The candidate against what the stage holds (gates and the stage's history included),
     with the plan in it; "" when the repository has no metrics, params or plots files."""
     from gitops.ci.report_step import worth_showing
-    from gitops.report import compare
-    from gitops.report.build import build_report, repo_template
-    from gitops.report.model import DEFAULT_HISTORY
+    from gitops.report.build import repo_template
     from gitops.report.render import markdown
+
+    settings = config.reports if config is not None else None
+    report = candidate_report(root, registry, config, candidate, plan_md, links, run_url)
+    if not worth_showing(report):
+        return ""
+    return markdown(report, repo_template(root, settings))
+
+
+def candidate_report(
+    root: Path,
+    registry: Registry,
+    config: GitopsConfig | None,
+    candidate: Candidate,
+    plan_md: str = "",
+    links: Links = no_links,
+    run_url: str = "",
+) -> Report:
+    """The report of the candidate against what the stage holds now: the promotion PR's body,
+    and the gates a policy checks at merge."""
+    from gitops.report import compare
+    from gitops.report.build import build_report
+    from gitops.report.model import DEFAULT_HISTORY
 
     settings = config.reports if config is not None else None
     name, stage = candidate.artifact, candidate.stage
@@ -363,9 +384,6 @@ def _report(
     head = comparison.head
     if count and (not held or held[-1].sha != head.sha):  # where it would land
         held = [*held, compare.HeldVersion(head.version or "", head.sha, "(candidate)")][-count:]
-    report = build_report(
+    return build_report(
         root, settings, comparison, history=held, plan_markdown=plan_md, run_url=run_url
     )
-    if not worth_showing(report):
-        return ""
-    return markdown(report, repo_template(root, settings))

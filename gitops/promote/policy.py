@@ -53,9 +53,11 @@ def check(
     repo: Path,
     members: Members | None = None,
     gates: GateReport | None = None,
+    tagless: bool = False,
 ) -> Decision:
     """Every rule of ``config.policies[candidate.stage]`` applied to ``candidate``; a stage
-    without a policy allows anything (module docstring)."""
+    without a policy allows anything (module docstring). ``tagless``: every rule but the
+    signature, for a merge job deciding whether to make the tag at all."""
     policy = config.policies.get(candidate.stage) if config.policies else None
     if policy is None:
         return Decision()
@@ -66,7 +68,8 @@ def check(
     violations += _approvals(candidate, policy)
     violations += _freeze(candidate, policy, notes)
     violations += _gates(candidate, policy, config, gates)
-    violations += _signed(candidate, policy, repo)
+    if not tagless:
+        violations += _signed(candidate, policy, repo)
     return Decision(tuple(violations), tuple(notes))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops.errors import GitopsError, UsageError
 from gitops.registry import git
@@ -22,6 +23,11 @@ from gitops.registry.tags import (
     is_valid_name,
     raw_tag_parts,
 )
+
+if TYPE_CHECKING:
+    from gitops.registry.signing import Signing
+
+Tagger = tuple[str, str]  # (name, e-mail)
 
 
 class RefusedError(UsageError):
@@ -136,11 +142,32 @@ def _tag_name(
     return format_tag(name, event, counter=next_counter(registry, name), **details)
 
 
-def _create(registry: Registry, tag: str, commit: str, message: str) -> None:
+def _create(
+    registry: Registry,
+    tag: str,
+    commit: str,
+    message: str,
+    tagger: Tagger | None = None,
+    signing: Signing | None = None,
+) -> None:
+    """``git tag``: annotated, or signed with ``signing``'s key; ``tagger`` (name, e-mail)
+    instead of the user's git identity (a promotion's merger)."""
     if registry.tag(tag) is not None:
         raise RefusedError(f"tag {tag!r} already exists")
+    env = {"GIT_COMMITTER_NAME": tagger[0], "GIT_COMMITTER_EMAIL": tagger[1]} if tagger else {}
+    if signing is not None:
+        env |= signing.git_env
+    kind = "--sign" if signing is not None else "--annotate"
     git.run_git(
-        registry.root, "tag", "--annotate", "--cleanup=whitespace", "-m", message, tag, commit
+        registry.root,
+        "tag",
+        kind,
+        "--cleanup=whitespace",
+        "-m",
+        message,
+        tag,
+        commit,
+        env=env or None,
     )
 
 
@@ -200,8 +227,11 @@ def assign(
     force: bool = False,
     skip_registration: bool = False,
     message: str | None = None,
+    tagger: Tagger | None = None,
+    signing: Signing | None = None,
 ) -> list[str]:
-    """Assign ``stage`` (``name#stage#N``); an unregistered commit is registered first, as GTO."""
+    """Assign ``stage`` (``name#stage#N``); an unregistered commit is registered first, as GTO.
+    ``tagger`` and ``signing``: as ``_create`` (for the stage tag)."""
     _check_name(name)
     registry = load_registry(repo)
     _check_stage(registry, stage)
@@ -238,7 +268,7 @@ def assign(
         )
     tag = _tag_name(registry, name, Event.ASSIGNMENT, False, stage=stage)
     text = message or f"Assigning stage {stage} to artifact {name} version {label}"
-    _create(registry, tag, commit, text)
+    _create(registry, tag, commit, text, tagger, signing)
     return [*created, tag]
 
 
