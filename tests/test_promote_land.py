@@ -311,3 +311,77 @@ def test_without_a_forge_answer_the_committer_is_the_merger(
     tagger = git(o.bare, "for-each-ref", "--format=%(taggername)", "refs/tags/churn#prod#2")
     assert tagger == "Dora"
     assert "merged by Dora [commit]" in run.stdout
+
+
+def ssh_key(folder: Path, name: str) -> tuple[str, str]:
+    """(private key text, public key line) of a new ed25519 key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)],
+                   check=True, timeout=60)  # fmt: skip
+    return path.read_text(), (folder / f"{name}.pub").read_text().strip()
+
+
+@pytest.mark.parametrize("signer", ["ci", "stranger", "none"])
+def test_signed_stage_tags_are_made_with_the_ci_key_and_verified_before_the_push(
+    tmp_path: Path, forge: ForgeServer, signer: str
+) -> None:
+    ci_key, ci_pub = ssh_key(tmp_path / "keys", "ci")
+    stranger_key, _ = ssh_key(tmp_path / "keys", "stranger")
+    o, before, after, _ = github_merged(tmp_path, forge, "    signed_tags: true\n")
+    # the allowed signers, reviewed like any file: the CI key may sign for whoever merged
+    git(o.dev.path, "checkout", "-q", "main")
+    o.dev.commit(files={".gitops/allowed_signers": f"* {ci_pub}\n"}, epoch=T0 + 900)
+    git(o.dev.path, "merge", "-q", "--no-edit", "main")
+    o.publish()
+    head = o.dev.rev("main")
+    extra = {"GITOPS_SIGNING_KEY": {"ci": ci_key, "stranger": stranger_key, "none": ""}[signer]}
+    run = push_event(tmp_path, o, before, head, forge, **extra)
+    if signer == "ci":
+        assert run.code == 0, run.stdout + run.stderr
+        assert stage_tags(o) == ["churn#prod#2"]
+        git(o.dev.path, "fetch", "-q", "origin", "+refs/tags/*:refs/tags/*")
+        signers = f"gpg.ssh.allowedSignersFile={o.dev.path / '.gitops/allowed_signers'}"
+        verify = subprocess.run(["git", "-C", str(o.dev.path), "-c", signers, "verify-tag",
+                                 "churn#prod#2"], capture_output=True, text=True, timeout=60,
+                                check=False)  # fmt: skip
+        assert verify.returncode == 0, verify.stderr
+        assert (tmp_path / "deployed" / "prod" / "churn" / "model.pkl").read_text() == "w2"
+    else:
+        assert run.code == 1
+        assert "policy signed_tags" in run.outputs["error"]
+        assert stage_tags(o) == []
+        assert not (tmp_path / "deployed" / "prod").exists()
+    assert ci_key.strip().splitlines()[1] not in run.everything()  # the key never shows
+
+
+FREEZE = (
+    "    freeze:\n"
+    "      - {from: 2026-12-20, to: 2026-12-27, tz: Europe/Berlin, reason: holidays}\n"
+    "    override_label: hotfix\n"
+)
+
+
+@pytest.mark.parametrize("label", [None, "hotfix"])
+def test_a_freeze_holds_the_merge_unless_the_override_label_is_on_the_pr(
+    tmp_path: Path, forge: ForgeServer, label: str | None
+) -> None:
+    o, before, after, number = github_merged(tmp_path, forge, FREEZE)
+    if label:
+        forge.label_pr("acme/models", number, label)
+    run = push_event(tmp_path, o, before, after, forge, GITOPS_NOW="2026-12-24T10:00:00+01:00")
+    if label is None:
+        assert run.code == 1
+        assert "policy freeze: prod is frozen now" in run.outputs["error"]
+        assert "add the label 'hotfix'" in run.outputs["error"]
+        assert stage_tags(o) == []
+        return
+    assert run.code == 0, run.stdout + run.stderr
+    message = git(o.bare, "tag", "--list", "--format=%(contents)", "churn#prod#2")
+    assert "Freeze lifted: freeze window 2026-12-20..2026-12-27 (Europe/Berlin): holidays " \
+           "lifted by label 'hotfix' (actor bob)" in message  # fmt: skip
+    assert "lifted by label 'hotfix'" in run.stdout  # a warning in the log as well
+    assert "lifted by label 'hotfix'" in run.summary  # and the audit in the summary
+    outside = push_event(tmp_path / "later", o, before, after, forge,
+                         GITOPS_NOW="2026-12-28T10:00:00+01:00")  # fmt: skip
+    assert outside.code == 0 and stage_tags(o) == ["churn#prod#2"]  # done: nothing more

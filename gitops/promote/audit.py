@@ -281,7 +281,9 @@ def markdown(changes: Sequence[StageChange], repo_url: str = "") -> str:
         ])  # fmt: skip
     header = ["Artifact", "Version", "Stage", "Tag", "Requested by", "Approved by", "Merged by",
               "Tagged by", "PR", "Deploys"]  # fmt: skip
-    return "## Audit\n\n" + md_table(header, rows) + "\n"
+    notes = [f"- {code(c.tag)}: {escape(note)}" for c in changes for note in c.notes]
+    tail = "\n" + "\n".join(notes) + "\n" if notes else ""
+    return "## Audit\n\n" + md_table(header, rows) + "\n" + tail
 
 
 def _at(iso: str) -> datetime:
