@@ -354,13 +354,15 @@ def push_plain(
     env: Mapping[str, str] | None = None,
     timeout: float = PUSH_TIMEOUT,
     no_verify: bool = False,
+    options: Sequence[str] = (),
 ) -> list[RefPush]:
     """``push`` through one ``git push --porcelain`` process, read with the same rules: for a
     one-shot command (``--push`` of new tags), where importing GitPython costs more than the
-    push itself (benchmarks/gitwrite.py)."""
+    push itself (benchmarks/gitwrite.py). ``options``: push options (GitLab's ``ci.skip``)."""
     redact = redactor(remote, env)
     where = redact(remote)
     argv = ["git", "-C", str(root), "push", "--porcelain", *(["--no-verify"] if no_verify else [])]
+    argv += [f"--push-option={option}" for option in options]
     argv += ["--", remote, *(f"{src}:{dst}" for src, dst in refspecs)]
     try:
         proc = subprocess.run(

@@ -267,6 +267,10 @@ def test_gitlab_merge_tags_with_the_merge_user_and_deploys(
     server = tmp_path / "srv"
     (server / "acme").mkdir(parents=True)
     (server / "acme" / "models.git").symlink_to(o.bare)
+    git(o.bare, "config", "receive.advertisePushOptions", "true")  # as GitLab does
+    hook = o.bare / "hooks" / "pre-receive"  # what GitLab reads: the push options
+    hook.write_text(f'#!/bin/sh\nenv | grep GIT_PUSH_OPTION_ >> "{tmp_path / "options"}"\n')
+    hook.chmod(0o755)
     ws = checkout_like_github(o, tmp_path / "ws", None)
     variables = {
         "CI_PIPELINE_SOURCE": "push",
@@ -288,6 +292,7 @@ def test_gitlab_merge_tags_with_the_merge_user_and_deploys(
     assert f"/acme/models/-/merge_requests/{iid}" in message and "Approved by: carol" in message
     assert (tmp_path / "deployed" / "prod" / "churn" / "model.pkl").read_text() == "w2"
     assert GL_TOKEN not in run.everything()
+    assert "GIT_PUSH_OPTION_0=ci.skip" in (tmp_path / "options").read_text()  # no 2nd deploy
 
 
 @pytest.mark.parametrize("merger", ["forge", "commit"])

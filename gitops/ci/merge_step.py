@@ -238,7 +238,8 @@ def _push(
     url, env = push_target(ctx)
     for _ in range(PUSH_ATTEMPTS):
         try:
-            results = push_plain(repo, url, [(ref, ref)], env=env, no_verify=True)
+            results = push_plain(repo, url, [(ref, ref)], env=env, no_verify=True,
+                                 options=_skip_pipeline(ctx))  # fmt: skip
         except PushRefused:
             if _taken(repo, url, env, request, tag):
                 reporter.log(f"promotion {_what(request)}: another run tagged it first; "
@@ -253,6 +254,13 @@ def _push(
             reporter.log(f"promotion {_what(request)}: pushed {tag}")
             return True
     raise GitopsError(f"pushing {tag} kept losing races with other pushes")
+
+
+def _skip_pipeline(ctx: Context) -> tuple[str, ...]:
+    """GitLab starts a tag pipeline for a tag pushed with an access token: this run deploys
+    it already, so the push asks for none (``ci.skip``). GitHub starts no run for a tag pushed
+    with ``GITHUB_TOKEN``."""
+    return ("ci.skip",) if ctx.platform == Platform.GITLAB else ()
 
 
 def _taken(
