@@ -215,7 +215,7 @@ def _run(
         only = [e.strip() for e in inputs.environments.split(",") if e.strip()]
         only, blocked = only, False
         if not merged:  # a merged promotion was checked before its tag was made
-            only, blocked = _policy_gate(ctx, config, changes, only, reporter, record)
+            only, blocked = _policy_gate(ctx, config, changes, only, reporter, record, env)
         if not blocked:
             deploy_step.run_deploys(
                 inputs.command, ctx, config, changes, only, inputs.dry_run, reporter, record
@@ -264,16 +264,21 @@ def _policy_gate(
     only: list[str],
     reporter: Reporter,
     record: RunRecord,
+    env: Mapping[str, str],
 ) -> tuple[list[str], bool]:
     """The environments a tag event may deploy once policies are checked: those of refused
     stages are taken out (``blocked``: nothing at all is left to deploy). Each broken rule is
     an error of the run."""
     if ctx.event != EventKind.TAG_PUSH or not config.policies:
         return only, False
-    from gitops.ci.policy_step import refused_stages
+    from gitops.ci.policy_step import default_branch_ref, refused_stages
 
     with reporter.group("Policies"):
-        refused = refused_stages(ctx, config, changes, record.reports, reporter)
+        signed = any(config.policies[m.stage].signed_tags for m in changes.moves
+                     if m.stage in config.policies)  # fmt: skip
+        signers = default_branch_ref(ctx, env, changes.registry.root) if signed else "HEAD"
+        refused = refused_stages(ctx, config, changes, record.reports, reporter,
+                                 signers_ref=signers)  # fmt: skip
         if not refused:
             reporter.log("policies: every stage move is allowed")
             return only, False

@@ -5,12 +5,14 @@ meet it, and nothing is deleted (the tag stays; Git is put right by people)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.ci.context import Context
 from gitops.ci.reporter import Reporter
+from gitops.errors import GitopsError
 from gitops.promote import times
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ def refused_stages(
     reports: Sequence[Report],
     reporter: Reporter,
     now: datetime | None = None,
+    signers_ref: str = "HEAD",
 ) -> dict[str, list[str]]:
     """Stage -> the messages of its refused moves (empty: every move may deploy)."""
     moves = [m for m in changes.moves if m.to_version and m.stage in config.policies]
@@ -46,7 +49,8 @@ def refused_stages(
         candidate = Candidate(move.artifact, move.to_version, move.to_commit, move.stage,
                               move.actor, when, tag=move.tag)  # fmt: skip
         decision = check(candidate, config, registry=changes.registry, state=state,
-                         repo=changes.registry.root, members=members, gates=gates)  # fmt: skip
+                         repo=changes.registry.root, members=members, gates=gates,
+                         signers_ref=signers_ref)  # fmt: skip
         for note in decision.notes:
             reporter.log(f"policy: {note}")
         if not decision.allowed:
@@ -69,3 +73,30 @@ def _members(ctx: Context, reporter: Reporter):  # noqa: ANN202 - Members | None
 
     forge = forge_for(ctx, log=reporter.log)
     return None if forge is None else forge.is_member
+
+
+def default_branch_ref(ctx: Context, env: Mapping[str, str], repo: Path) -> str:
+    """The default branch's tip, fetched into ``refs/gitops/default-branch``: its
+    ``.gitops/allowed_signers`` is the one that counts (a tag's checkout has the tagged
+    commit's, which anyone who can register a version could have written)."""
+    from gitops.ci.promote_step import default_branch
+    from gitops.promote.signature import ALLOWED_SIGNERS
+    from gitops.registry.git import run_git
+
+    try:
+        branch = default_branch(ctx, env)
+    except GitopsError:  # the event does not say: ask origin where its HEAD points
+        said = run_git(repo, "ls-remote", "--symref", "origin", "HEAD").decode()
+        found = [line.split()[1] for line in said.splitlines() if line.startswith("ref: ")]
+        if not found:
+            raise GitopsError("cannot tell the repository's default branch, whose "
+                              f"{ALLOWED_SIGNERS} counts") from None  # fmt: skip
+        branch = found[0].removeprefix("refs/heads/")
+    ref = "refs/gitops/default-branch"
+    try:
+        run_git(repo, "fetch", "--quiet", "--no-tags", "--depth=1", "origin",
+                f"+refs/heads/{branch}:{ref}")  # fmt: skip
+    except GitopsError as exc:
+        raise GitopsError(f"cannot fetch the default branch {branch!r} to read its allowed "
+                          f"signers: {exc}") from None  # fmt: skip
+    return ref

@@ -54,10 +54,12 @@ def check(
     members: Members | None = None,
     gates: GateReport | None = None,
     tagless: bool = False,
+    signers_ref: str = "HEAD",
 ) -> Decision:
     """Every rule of ``config.policies[candidate.stage]`` applied to ``candidate``; a stage
     without a policy allows anything (module docstring). ``tagless``: every rule but the
-    signature, for a merge job deciding whether to make the tag at all."""
+    signature, for a merge job deciding whether to make the tag at all. ``signers_ref``: the
+    commit whose ``.gitops/allowed_signers`` counts (the default branch's)."""
     policy = config.policies.get(candidate.stage) if config.policies else None
     if policy is None:
         return Decision()
@@ -69,7 +71,7 @@ def check(
     violations += _freeze(candidate, policy, notes)
     violations += _gates(candidate, policy, config, gates)
     if not tagless:
-        violations += _signed(candidate, policy, repo)
+        violations += _signed(candidate, policy, repo, signers_ref)
     return Decision(tuple(violations), tuple(notes))
 
 
@@ -285,7 +287,9 @@ def _gates(
     ]
 
 
-def _signed(candidate: Candidate, policy: StagePolicy, repo: Path) -> list[Violation]:
+def _signed(
+    candidate: Candidate, policy: StagePolicy, repo: Path, signers_ref: str
+) -> list[Violation]:
     if not policy.signed_tags:
         return []
     from gitops.promote.signature import ALLOWED_SIGNERS, verify_tag
@@ -296,7 +300,7 @@ def _signed(candidate: Candidate, policy: StagePolicy, repo: Path) -> list[Viola
     )
     if candidate.tag is None:
         return [Violation("signed_tags", f"{candidate.stage} needs a signed stage tag: none", fix)]
-    result = verify_tag(repo, candidate.tag)
+    result = verify_tag(repo, candidate.tag, signers_ref)
     if result.ok:
         return []
     return [Violation("signed_tags", f"tag {candidate.tag} does not verify: {result.detail}", fix)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +28,37 @@ class Verification:
     )
 
 
-def verify_tag(repo: Path, tag: str) -> Verification:
-    """``git verify-tag`` of ``refs/tags/<tag>``, with the repository's allowed signers."""
-    argv = ["git", "-C", str(repo)]
-    signers = repo / ALLOWED_SIGNERS
-    if signers.is_file():
-        argv += ["-c", f"gpg.ssh.allowedSignersFile={signers.resolve()}"]
-    argv += ["verify-tag", f"refs/tags/{tag}"]
+def verify_tag(repo: Path, tag: str, signers_ref: str = "HEAD") -> Verification:
+    """``git verify-tag`` of ``refs/tags/<tag>``, with the allowed signers as ``signers_ref``
+    has them: the default branch, reviewed like any change, never the tagged commit's copy (a
+    version's commit could carry its own signers file and vouch for any key)."""
+    with tempfile.TemporaryDirectory(prefix="gitops-signers-") as folder:
+        signers = _signers(repo, signers_ref, Path(folder))
+        argv = ["git", "-C", str(repo)]
+        if signers is not None:
+            argv += ["-c", f"gpg.ssh.allowedSignersFile={signers}"]
+        argv += ["verify-tag", f"refs/tags/{tag}"]
+        result = _run(argv)
+    if not result.ok and signers is None and "allowedSignersFile" in result.detail:
+        return Verification(False, f"no {ALLOWED_SIGNERS} on {signers_ref} to check it against")
+    return result
+
+
+def _signers(repo: Path, ref: str, folder: Path) -> Path | None:
+    """``ALLOWED_SIGNERS`` as ``ref`` has it, copied to ``folder``; None when it has none."""
+    from gitops.errors import GitopsError
+    from gitops.registry.git import run_git
+
+    try:
+        data = run_git(repo, "cat-file", "blob", f"{ref}:{ALLOWED_SIGNERS}")
+    except GitopsError:
+        return None
+    path = folder / "allowed_signers"
+    path.write_bytes(data)
+    return path
+
+
+def _run(argv: list[str]) -> Verification:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         proc = subprocess.run(
