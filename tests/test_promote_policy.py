@@ -415,10 +415,13 @@ def test_signed_tags_verify_with_the_repository_allowed_signers(tmp_path: Path) 
     assert "not found" in v.message
     (v,) = check(None).violations
     assert "needs a signed stage tag" in v.message
-    # without the allowed-signers file even our own key does not verify
+    # without the allowed-signers file (at HEAD: a file only in the work tree does not
+    # count) even our own key does not verify
     git(repo.path, "rm", "-q", ".gitops/allowed_signers")
+    assert check("churn#prod#1").allowed  # not committed yet: HEAD still lists the key
+    repo.commit("no signers")
     (v,) = check("churn#prod#1").violations
-    assert "allowedSignersFile" in v.message
+    assert "no .gitops/allowed_signers on HEAD" in v.message
 
 
 # -- gitops check-policy, as a process ---------------------------------------------------------
