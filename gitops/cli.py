@@ -341,18 +341,23 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
+    """The direct way into a stage; the stage tag is signed when GITOPS_SIGNING_KEY is set (a
+    ``signed_tags`` policy checks it when the tag is pushed, as for any hand-pushed tag)."""
     from gitops.registry import write
+    from gitops.registry.signing import signing_from_env
 
-    result = write.assign(
-        args.repo,
-        args.name,
-        args.stage,
-        ref=args.ref,
-        version=args.version,
-        force=args.force,
-        skip_registration=args.skip_registration,
-        message=args.message,
-    )
+    with signing_from_env() as signing:
+        result = write.assign(
+            args.repo,
+            args.name,
+            args.stage,
+            ref=args.ref,
+            version=args.version,
+            force=args.force,
+            skip_registration=args.skip_registration,
+            message=args.message,
+            signing=signing,
+        )
     return _report_written(args, result)
 
 

@@ -580,3 +580,24 @@ def test_gto_reads_our_tags_exactly_as_we_do(repo: Repo, gitops: Gitops) -> None
     ):
         assert_gto_reads_the_same(gitops, *query)
     assert gitops.json("show")["churn"]["stage"] == {"prod": "v0.0.2", "staging": "v0.0.1"}
+
+
+def test_assign_signs_the_stage_tag_when_a_key_is_configured(repo: Repo, tmp_path: Path) -> None:
+    """GITOPS_SIGNING_KEY (an SSH key's text, as a CI secret holds it): the stage tag is signed
+    and verifies against allowed signers; the registration tag made on the way stays plain."""
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
+                   timeout=60)  # fmt: skip
+    repo.commit()
+    env = {**os.environ, **BASE_ENV, "GITOPS_SIGNING_KEY": key.read_text()}
+    result = subprocess.run([GITOPS, "assign", "churn", "--stage", "prod", "-r", str(repo.path)],
+                            capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    signers = tmp_path / "allowed"
+    signers.write_text(f"* {(tmp_path / 'k.pub').read_text()}")
+    argv = ["git", "-C", str(repo.path), "-c", f"gpg.ssh.allowedSignersFile={signers}"]
+    verify = subprocess.run([*argv, "verify-tag", "churn#prod#1"], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert verify.returncode == 0, verify.stderr
+    assert "BEGIN SSH SIGNATURE" not in message(repo, "churn@v0.0.1")
+    assert key.read_text().splitlines()[1] not in result.stdout + result.stderr
