@@ -51,3 +51,14 @@ def test_plan_and_apply_json_share_shape_and_format(tmp_path: Path) -> None:
     for text in (plan_text, apply.stdout):  # one format: the CLI's (and GTO's) indent of 4
         assert text == dumps(json.loads(text)) + "\n"
     assert apply.stdout.startswith(plan_text.removesuffix("\n}\n"))
+
+
+def test_no_command_reads_an_option_from_its_prefix(tmp_path: Path) -> None:
+    """argparse's prefix matching once read `show churn --version -1` as `--vs -1`: every
+    parser refuses an option that is not spelled out."""
+    assert all(not parser.allow_abbrev for parser in subcommands().values())
+    result = gitops(tmp_path, "show", "churn", "--version", "-1", "--json")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --version -1" in result.stderr
+    result = gitops(tmp_path, "show", "--versions-per", "2")
+    assert result.returncode == 2 and "unrecognized arguments: --versions-per" in result.stderr

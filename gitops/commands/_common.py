@@ -1,0 +1,104 @@
+"""What several commands share: their common options, printing JSON as GTO does, registry
+warnings, and keeping a read command's data alive until the process ends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gitops.registry.reader import Registry
+
+
+def repo_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-r", "--repo", default=".", type=Path, help="repository path (default: current dir)"
+    )
+    p.add_argument(
+        "--lightweight",
+        action="store_true",
+        help="also read lightweight tags, dated by their commit (GTO ignores them)",
+    )
+
+
+def deploy_args(p: argparse.ArgumentParser) -> None:
+    repo_arg(p)
+    p.add_argument("-c", "--config", default="gitops.yaml", help="config file (in the repo)")
+    p.add_argument(
+        "-e", "--env", action="append", dest="envs", metavar="ENV", help="only this environment"
+    )
+    p.add_argument(
+        "--allow-unknown-stage",
+        action="store_true",
+        help="accept stages no tag has used yet (a warning each; .gto's list still applies)",
+    )
+
+
+def json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON exactly as GTO 1.10.1 does")
+
+
+def push_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--push",
+        nargs="?",
+        const="origin",
+        default=None,
+        metavar="REMOTE",
+        help="push the new tag(s) (to REMOTE, default origin)",
+    )
+    p.add_argument("-m", "--message", help="tag message (default: GTO's message)")
+
+
+def print_json(value: Any) -> None:
+    """As GTO prints: ``json.dumps(indent=4)``, byte for byte (``gitops.jsonout``)."""
+    from gitops.jsonout import write_json
+    from gitops.registry.gto_json import json_default  # refuses what GTO cannot print
+
+    write_json(value, sys.stdout.write, default=json_default)
+
+
+def print_warnings(registry: Registry, artifact: str | None = None) -> None:
+    """Tag warnings and conflicts on stderr, except ``artifact``'s own conflict: a command about
+    that artifact fails with it as its error, and saying it twice is noise."""
+    for warning in registry.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for name, conflict in registry.state.conflicts.items():
+        if name != artifact:
+            print(f"warning: {conflict}", file=sys.stderr)
+
+
+# Set by gitops.cli.run(): what a read command built, kept alive to the end (os._exit), so
+# that nothing is freed on the way out. None when main() runs in-process (tests).
+RETAINED: list[Any] | None = None
+
+
+def retain(value: Any) -> None:
+    if RETAINED is not None:
+        RETAINED.append(value)
+
+
+def in_ci() -> bool:
+    import os
+
+    return os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("GITLAB_CI") == "true"
+
+
+def report_written(args: argparse.Namespace, tags: list[str]) -> int:
+    """What a write command says: each tag created, then pushed (``--push``) or how to push."""
+    from gitops.registry import write
+
+    for tag in tags:
+        print(f"Created git tag '{tag}'")
+    if args.push:
+        write.push_tags(args.repo, tags, args.push)
+        for tag in tags:
+            print(f"Pushed git tag '{tag}' to {args.push}")
+    elif tags:
+        import shlex
+
+        print("To push the changes upstream, run:")
+        print(f"    git push origin {' '.join(shlex.quote(t) for t in tags)}")
+    return 0
