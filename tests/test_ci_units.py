@@ -9,7 +9,8 @@ import pytest
 from cienv import parse_github_output
 
 from gitops.ci.action import Inputs
-from gitops.ci.context import EventKind, Platform, detect
+from gitops.ci.context import EventKind, Platform
+from gitops.ci.detect import detect
 from gitops.ci.github import GitHubReporter, escape_data, escape_property
 from gitops.ci.gitlab import dotenv_name
 from gitops.errors import UsageError

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops.ci import merge_step, spec, summary
-from gitops.ci.context import Context, EventKind, Platform, detect
+from gitops.ci.context import Context, EventKind, Platform
+from gitops.ci.detect import detect
 from gitops.ci.reporter import Reporter
 from gitops.errors import GitopsError, UsageError
 from gitops.yamlfile import YamlFileError

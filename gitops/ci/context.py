@@ -6,7 +6,6 @@ is the same on every platform and tests can build a Context directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -87,22 +86,3 @@ class Context:
             return ""
         middle = "/-/commit/" if self.platform == Platform.GITLAB else "/commit/"
         return self.repo_url + middle + sha
-
-
-def detect(env: Mapping[str, str], cwd: Path | None = None) -> Context:
-    """The Context for this process: GitHub Actions, GitLab CI, or a plain terminal."""
-    if env.get("GITHUB_ACTIONS") == "true":
-        from gitops.ci import github
-
-        return github.context_from_env(env)
-    if env.get("GITLAB_CI") == "true":
-        from gitops.ci import gitlab
-
-        return gitlab.context_from_env(env)
-    return Context(
-        platform=Platform.LOCAL,
-        event=EventKind.MANUAL,
-        event_name="manual",
-        workspace=cwd or Path.cwd(),
-        token=env.get("GITOPS_TOKEN", ""),
-    )

@@ -46,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitops.ci.context import Platform, detect
+    from gitops.ci.context import Platform
+    from gitops.ci.detect import detect
     from gitops.promote.open import check_candidate, promote
     from gitops.registry.git import repo_root
     from gitops.registry.reader import load_registry
