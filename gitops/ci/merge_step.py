@@ -22,7 +22,8 @@ from gitops.errors import GitopsError
 
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
-    from gitops.forge.base import Forge
+    from gitops.deploy.state import LiveState
+    from gitops.forge.base import Forge, MergedPullRequest
     from gitops.promote.land import Landing, Merger
     from gitops.promote.merge import Pending
     from gitops.promote.request import PromotionRequest
@@ -153,7 +154,7 @@ def _forge(ctx: Context, reporter: Reporter) -> Forge | None:
     return forge_for(ctx, log=reporter.log)
 
 
-def _state(ctx: Context, config: GitopsConfig | None, repo: Path):  # noqa: ANN202 - LiveState
+def _state(ctx: Context, config: GitopsConfig | None, repo: Path) -> LiveState:
     from gitops.deploy.state import LiveState
 
     if config is None or not config.environments:
@@ -169,7 +170,7 @@ def _land_one(
     repo: Path,
     registry: Registry,
     config: GitopsConfig | None,
-    state,  # noqa: ANN001 - LiveState
+    state: LiveState,
     forge: Forge | None,
     request: PromotionRequest,
     reporter: Reporter,
@@ -207,7 +208,7 @@ def _land_one(
     return landing
 
 
-def _merger(repo: Path, ctx: Context, forge: Forge | None, pr) -> Merger:  # noqa: ANN001
+def _merger(repo: Path, ctx: Context, forge: Forge | None, pr: MergedPullRequest | None) -> Merger:
     from gitops.promote.land import Merger, committer
 
     if forge is not None and pr is not None and pr.merged_by:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gitops.registry.reader import Registry
     from gitops.registry.signing import Signing
     from gitops.report.compare import Links
+    from gitops.report.model import GateReport
 
 # Lines of a stage tag's message that ``audit`` reads back (one "Key: value" each).
 PROMOTION, REQUESTED_BY, APPROVED_BY, MERGED_BY, LIFTED = (
@@ -162,7 +163,7 @@ def _gates(
     request: PromotionRequest,
     links: Links | None,
     run_url: str,
-):  # noqa: ANN202 - GateReport
+) -> GateReport:
     """The gates of the candidate's report against what the stage holds now."""
     from gitops.promote.open import Candidate as Asked
     from gitops.promote.open import candidate_report
