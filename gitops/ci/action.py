@@ -417,7 +417,8 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         if record.changes is not None and ctx is not None:
             text += summary.markdown(record.changes, ctx)
         if record.merged is not None and ctx is not None and repo is not None:
-            text += merge_step.markdown(record.merged, ctx, repo, record.config_file)
+            registry = record.changes.registry if record.changes is not None else None
+            text += merge_step.markdown(record.merged, ctx, repo, record.config_file, registry)
         if record.report_text:
             text += "\n" + record.report_text + "\n"
         if not (record.reports and record.reports[0].plan_markdown):  # else it is in the report

@@ -78,7 +78,8 @@ def run(
         registry = load_registry(repo)
         forge = _forge(ctx, reporter)
         state = _state(ctx, config, repo)
-        for item in pending(registry, requests):
+        items = pending(registry, requests)
+        for index, item in enumerate(items):
             if item.state != "to-tag":
                 merged.skipped.append(item)
                 reporter.log(f"promotion {_what(item.request)}: nothing to do: {item.detail}")
@@ -94,7 +95,8 @@ def run(
                 merged.tags.append(landing.tag)
             else:
                 merged.lost.append(landing.tag)
-            registry = load_registry(repo)  # the next request counts from the new tags
+            if any(i.state == "to-tag" for i in items[index + 1 :]):
+                registry = load_registry(repo)  # the next one counts from the new tags
     return merged
 
 
@@ -296,7 +298,9 @@ def push_target(ctx: Context) -> tuple[str, dict[str, str] | None]:
     return "origin", None
 
 
-def markdown(merged: Merged, ctx: Context, repo: Path, config_file: str) -> str:
+def markdown(
+    merged: Merged, ctx: Context, repo: Path, config_file: str, registry: Registry | None = None
+) -> str:
     """The job summary's "Promotions" section: each request's outcome, then the audit of every
     stage change this run made (requested, approved, merged by; the tag; the deploys)."""
     from gitops.markdown import code, escape
@@ -318,19 +322,22 @@ def markdown(merged: Merged, ctx: Context, repo: Path, config_file: str) -> str:
     if not rows:
         return ""
     text = "## Promotions\n\n" + md_table(["Artifact", "Version", "Stage", "Outcome"], rows)
-    text += "\n" + _audit(merged, ctx, repo, config_file)
+    text += "\n" + _audit(merged, ctx, repo, config_file, registry)
     return text
 
 
-def _audit(merged: Merged, ctx: Context, repo: Path, config_file: str) -> str:
-    """``gitops audit`` of the stage changes this run pushed (after their deploys)."""
+def _audit(
+    merged: Merged, ctx: Context, repo: Path, config_file: str, registry: Registry | None
+) -> str:
+    """``gitops audit`` of the stage changes this run pushed (after their deploys);
+    ``registry``: the run's own, read after the tags were made."""
     if not merged.tags:
         return ""
     from gitops.promote import audit
     from gitops.registry.reader import load_registry
 
     try:
-        registry = load_registry(repo)
+        registry = registry or load_registry(repo)
         config = state = None
         if (repo / config_file).is_file():
             from gitops.config import load_config

@@ -137,7 +137,8 @@ def land(
                            decision=decision)  # fmt: skip
     message = tag_message(request, pr, merger, approvals, decision.notes)
     made = assign(root, request.artifact, request.stage, version=request.version,
-                  message=message, tagger=(merger.name, merger.email), signing=signing)  # fmt: skip
+                  message=message, tagger=(merger.name, merger.email), signing=signing,
+                  registry=registry)  # fmt: skip
     tag = made[-1]
     if policy_of is not None and policy_of.signed_tags:
         assert config is not None

@@ -229,11 +229,13 @@ def assign(
     message: str | None = None,
     tagger: Tagger | None = None,
     signing: Signing | None = None,
+    registry: Registry | None = None,
 ) -> list[str]:
     """Assign ``stage`` (``name#stage#N``); an unregistered commit is registered first, as GTO.
-    ``tagger`` and ``signing``: as ``_create`` (for the stage tag)."""
+    ``tagger`` and ``signing``: as ``_create`` (for the stage tag); ``registry``: the state
+    just read by the caller (saves reading every tag again on a big registry)."""
     _check_name(name)
-    registry = load_registry(repo)
+    registry = load_registry(repo) if registry is None else registry
     _check_stage(registry, stage)
     new_version = version if ref is not None else None
     if new_version is not None:
