@@ -18,6 +18,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("show", "show"),
     ("check-ref", "check_ref"),
     ("history", "history"),
+    ("stages", "stages"),
     ("register", "register"),
     ("assign", "assign"),
     ("deprecate", "deprecate"),

@@ -195,6 +195,10 @@ def queries_for(spec: RegistrySpec) -> list[list[str]]:
         shortcuts += [f"{name}@{v}" for v in spec.versions.get(name, [])[:2]]
         queries += [["show", s, *rng.choice([[], ["-d"]]), "--json"] for s in shortcuts]
     queries += [["check-ref", t.name, "--json"] for t in spec.tags]
+    queries += [["check-ref", t.name, rng.choice(["--name", "--version", "--stage", "--event"])]
+                for t in spec.tags]  # fmt: skip
+    queries += [["stages"], ["stages", "--json"], ["stages", "--used"],
+                ["stages", "--allowed", "--json"], ["stages", "--allowed"]]  # fmt: skip
     if spec.tags:
         queries.append(["check-ref", f"refs/tags/{rng.choice(spec.tags).name}", "--json"])
     return queries
@@ -429,4 +433,18 @@ def test_second_ref_to_one_tag_object_counts_once(tmp_path: Path) -> None:
     queries = [["show", "--json"], ["show", "-d", "--json"], ["history", "--json"]]
     queries += [["show", "churn", "--json"], ["show", "churn", "-d", "--json"]]
     queries += [["check-ref", tag, "--json"] for tag in git(repo.path, "tag").split()]
+    compare_all(repo.path, queries)
+
+
+def test_stages_with_a_gto_config_match_gto(tmp_path: Path) -> None:
+    """`.gto` lists the allowed stages: `stages` shows them (in its order), `--used` the
+    stages tags use, `--allowed` the list; without the list `--allowed` prints nothing."""
+    repo = Repo(tmp_path / "repo")
+    sha = repo.commit(files={".gto": "stages: [prod, dev, staging]\n"})
+    repo.tag("churn@v1.0.0", sha)
+    repo.tag("churn#dev#1", sha, epoch=1_700_000_100)
+    queries = [["stages"], ["stages", "--json"], ["stages", "--used"], ["stages", "--allowed"],
+               ["stages", "--allowed", "--json"], ["check-ref", "churn#dev#1", "--stage"],
+               ["check-ref", "churn@v1.0.0", "--stage"],
+               ["check-ref", "churn@v1.0.0", "--name"]]  # fmt: skip
     compare_all(repo.path, queries)
