@@ -211,6 +211,16 @@ class GitHub(Forge):
             sha = ref.json()["object"]["sha"]
         return sha
 
+    def file_text(self, ref: str, path: str) -> str | None:
+        url = self._path("/contents/" + quote(path))
+        response = self.http.request("GET", url, params={"ref": ref}, ok=(404,))
+        if response.status_code == 404:
+            return None
+        data = response.json()
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None  # a directory
+        return base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
+
     def create_deployment(
         self,
         environment: str,

@@ -232,6 +232,13 @@ class GitLab(Forge):
             "id"
         ]
 
+    def file_text(self, ref: str, path: str) -> str | None:
+        url = self._path("/repository/files/" + quote(path, safe="") + "/raw")
+        response = self.http.request("GET", url, params={"ref": ref}, ok=(404,))
+        if response.status_code == 404:
+            return None
+        return response.content.decode("utf-8", errors="replace")
+
     def create_deployment(
         self,
         environment: str,
