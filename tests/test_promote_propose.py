@@ -140,3 +140,29 @@ def test_a_run_replaced_by_another_version_counts_only_until_it_was_replaced(
     )
     [d], [] = _due_in(r, state, start + timedelta(days=5))
     assert (d.version, d.target) == ("v1.0.0", "prod")
+
+
+def test_never_a_rollback_nor_an_unregistered_version(tmp_path: Path) -> None:
+    """prod got v1.1.0 by a hotfix while staging still runs v1.0.0: proposing v1.0.0 would roll
+    prod back. A stage holding a bare commit (no version) cannot be proposed either."""
+    r = _config(tmp_path)
+    r.commit(files={"x": "1"}, epoch=T + 5)
+    r.tag("churn@v1.1.0", epoch=T + 6)
+    r.tag("churn#prod#2", epoch=T + 7)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    running = {"churn": _record("v1.0.0", start)}
+    state = LiveState(
+        {e: EnvironmentState(deployed=dict(running)) for e in ("staging-eu", "staging-us")}
+    )
+    ready, [w] = _due_in(r, state, start + timedelta(days=5))
+    assert ready == [] and w.why == "prod holds v1.1.0, newer: a proposal never rolls it back"
+    r2 = _config(tmp_path / "bare")
+    r2.commit(files={"y": "1"}, epoch=T + 5)
+    r2.tag("churn#staging#2", epoch=T + 6)  # a commit, not a registered version
+    sha = r2.rev()
+    state2 = LiveState({e: EnvironmentState(deployed={"churn": _record(sha, start)})
+                        for e in ("staging-eu", "staging-us")})  # fmt: skip
+    ready, [w] = _due_in(r2, state2, start + timedelta(days=5))
+    assert ready == [] and w.why.endswith(
+        "is not a registered version (register it to have it proposed)"
+    )

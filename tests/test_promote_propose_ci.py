@@ -307,3 +307,26 @@ def test_the_summary_section_escapes_what_it_did_not_write() -> None:
         assert not re.search(r"(?<!\\)" + re.escape(raw), text), raw  # only escaped
     assert "\\<img src\\=x" in text and "\\@everyone" in text
     assert all(line.count("|") - line.count("\\|") in (0, 6) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+def test_a_proposal_closed_without_merging_is_not_reopened_every_hour(
+    tmp_path: Path, forge: ForgeServer, platform: str
+) -> None:
+    s = Scheduler(tmp_path, origin_with(tmp_path, config()), forge, platform)
+    assert s.run().code == 0
+    start = datetime.now(UTC)
+    opened = s.run(start + timedelta(hours=25))
+    [number] = s.open_prs()
+    with forge.lock:  # a reviewer closes it: not this version
+        if platform == "github":
+            forge.repo("acme/models").pulls[number].state = "closed"
+        else:
+            forge.project("acme/models").mrs[number].state = "closed"
+    before = len(forge.requests)
+    run = s.run(start + timedelta(hours=26))
+    assert run.code == 0, run.stdout + run.stderr
+    assert s.open_prs() == [] and s.proposals(run) == [] and s.proposals(opened) != []
+    assert [r.method for r in forge.requests[before:] if r.method != "GET"] == []
+    assert "not proposed again, gitops/promote/prod/churn already asks for it" in run.stdout
+    assert "declined" in run.summary

@@ -17,6 +17,7 @@ from gitops.promote.times import parse, span
 if TYPE_CHECKING:
     from gitops.config import GitopsConfig
     from gitops.deploy.state import LiveState
+    from gitops.registry.moves import Holder
     from gitops.registry.reader import Registry
 
 
@@ -71,6 +72,10 @@ def due(
             there = holders.get((artifact, target))
             if there is not None and there.version == held.version:
                 continue  # already promoted
+            why = _not_proposable(registry, artifact, held.version, target, there)
+            if why:
+                waiting.append(NotYet(artifact, held.version, source, target, why))
+                continue
             envs = [
                 env
                 for env in config.environments_for(source)
@@ -83,6 +88,22 @@ def due(
             ready.append(Due(artifact, held.version, held.commit, source, target,
                              found.isoformat()))  # fmt: skip
     return ready, waiting
+
+
+def _not_proposable(
+    registry: Registry, artifact: str, version: str, target: str, there: Holder | None
+) -> str:
+    """Why ``version`` cannot be proposed at all, whatever its soak ("" when it can): the
+    promotion PR needs a registered version, and a proposal never rolls the target back."""
+    from gitops.registry.moves import is_older
+
+    known = registry.state.artifacts.get(artifact)
+    versions = known.versions if known is not None else []
+    if not any(v.version == version and v.is_registered and v.is_active for v in versions):
+        return f"{version} is not a registered version (register it to have it proposed)"
+    if there is not None and is_older(version, there.version, registry, artifact):
+        return f"{target} holds {there.version}, newer: a proposal never rolls it back"
+    return ""
 
 
 def _soaked(
