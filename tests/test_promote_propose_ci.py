@@ -330,3 +330,16 @@ def test_a_proposal_closed_without_merging_is_not_reopened_every_hour(
     assert [r.method for r in forge.requests[before:] if r.method != "GET"] == []
     assert "not proposed again, gitops/promote/prod/churn already asks for it" in run.stdout
     assert "declined" in run.summary
+
+
+def test_a_dry_run_names_the_due_promotions_and_writes_nothing(
+    tmp_path: Path, forge: ForgeServer
+) -> None:
+    s = Scheduler(tmp_path, origin_with(tmp_path, config()), forge, "github")
+    assert s.run().code == 0
+    start = datetime.now(UTC)
+    run = s.run(start + timedelta(hours=25), **{"INPUT_DRY-RUN": "true"})
+    assert run.code == 0, run.stdout + run.stderr
+    assert "proposal: dry run, not proposed: churn v1.1.0 for prod" in run.stdout
+    assert s.proposals(run) == [] and forge.requests == []
+    assert "| not proposed | dry run |" in run.summary
