@@ -116,6 +116,8 @@ class RunRecord:
     pr_url: str = ""  # the promotion PR/MR (command promote)
     merged: Merged | None = None  # the promotion requests a push to the default branch landed
     config_file: str = "gitops.yaml"
+    proposals: str = "[]"  # automatic proposals: JSON list of their PR/MR URLs
+    proposals_markdown: str = ""  # their summary section
     reports: list[Report] = field(default_factory=list)
     report_text: str = ""  # the reports as Markdown (with the plan, on a PR)
     report_outputs: dict[str, str] = field(default_factory=dict)  # report, report-json paths
@@ -225,6 +227,10 @@ def _run(
     if step is not None and step.failed:
         failed = [r for r in step.results if r.failed]
         record.fail(f"{len(failed)} deploy(s) failed: see the deployments output", 1)
+    if config is not None:  # the scheduled reconcile proposes what has soaked (after deploys)
+        from gitops.ci import propose_step
+
+        propose_step.run(ctx, inputs, repo, config, changes.registry, reporter, record)
     if ctx.event == EventKind.PULL_REQUEST and inputs.command in ("auto", "plan"):
         if _anything_to_report(repo, [ctx.sha or ctx.head_sha], config):  # checked out
             _report(ctx, inputs, repo, config, reporter, record)
@@ -409,6 +415,7 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         values |= deploy_outputs(record.step)
         values["comment-url"] = record.comment_url
         values["pr-url"] = record.pr_url
+        values["proposals"] = record.proposals
         values["report"] = record.report_outputs.get("report", "")
         values["report-json"] = record.report_outputs.get("report-json", "")
         values["error"] = "\n".join(record.errors)
@@ -423,6 +430,7 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
             text += "\n" + record.report_text + "\n"
         if not (record.reports and record.reports[0].plan_markdown):  # else it is in the report
             text += deploy_markdown(record.step)
+        text += record.proposals_markdown
         if text:
             reporter.write_summary(text)
     except (OSError, UnicodeError, GitopsError) as exc:

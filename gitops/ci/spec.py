@@ -74,6 +74,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
     Output("pr-url", "URL of the promotion PR/MR opened or updated (`command: promote`)."),
     Output(
+        "proposals",
+        "JSON list of the URLs of the promotion PRs/MRs the scheduled reconcile proposed "
+        "(opened, updated or already open) for versions that soaked (`policies.*.promote`).",
+    ),
+    Output(
         "report",
         "Path of the metric report (Markdown), relative to the workspace; empty when none.",
     ),

@@ -183,6 +183,11 @@ class Forge(ABC):
         """Commit ``files`` (path -> text) on ``branch``; returns the new commit sha."""
 
     @abstractmethod
+    def file_text(self, ref: str, path: str) -> str | None:
+        """The text of ``path`` at ``ref`` (a branch or commit), None when there is no such
+        file (or ref): what an open promotion PR/MR asks for, read without a clone."""
+
+    @abstractmethod
     def create_deployment(
         self,
         environment: str,

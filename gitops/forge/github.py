@@ -176,26 +176,35 @@ class GitHub(Forge):
             labels=tuple(str(label.get("name", "")) for label in full.get("labels") or []),
         )
 
-    def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
+    def _open_pull(self, branch: str, base: str | None) -> Mapping[str, Any] | None:
         owner = self.repo.split("/")[0]
         params = {"head": f"{owner}:{branch}", "state": "open"}
         if base:
             params["base"] = base
         pulls = self.http.request("GET", self._path("/pulls"), params=params).json()
-        return self._pr(pulls[0]) if pulls else None
+        return pulls[0] if pulls else None
+
+    def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
+        found = self._open_pull(branch, base)
+        return self._pr(found) if found is not None else None
 
     def open_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        existing = self.find_pr_for_branch(head, base)
+        """Open a PR, or update the open one of ``head``; one that already has this title and
+        body is left as it is (no edit in its timeline, no ``edited`` event: a re-run that
+        changes nothing must not look like news to the reviewers)."""
+        existing = self._open_pull(head, base)
         if existing is None:
             payload = {"head": head, "base": base, "title": title, "body": body}
             response = self._write("POST", self._path("/pulls"), payload, ok=(422,))
             if response.status_code != 422:
                 return self._pr(response.json())
-            existing = self.find_pr_for_branch(head, base)  # opened meanwhile by another run
+            existing = self._open_pull(head, base)  # opened meanwhile by another run
             if existing is None:
                 raise ForgeError("POST", self._path("/pulls"), 422, _message(response.json()))
+        if existing.get("title") == title and (existing.get("body") or "") == body:
+            return self._pr(existing)
         response = self._write(
-            "PATCH", self._path(f"/pulls/{existing.number}"), {"title": title, "body": body}
+            "PATCH", self._path(f"/pulls/{existing['number']}"), {"title": title, "body": body}
         )
         return self._pr(response.json())
 
@@ -211,7 +220,10 @@ class GitHub(Forge):
     def commit_files(
         self, branch: str, files: Mapping[str, str], message: str, start: str | None = None
     ) -> str:
-        """One commit per file (the contents API's unit), made one after another as GitHub asks."""
+        """One commit per file (the contents API's unit), made one after another as GitHub asks.
+        A file that already holds ``text`` is not written: the contents API would make an
+        empty commit of it (a re-run must not add commits to a PR); with nothing to write,
+        the branch's tip is returned."""
         if start:
             self.create_branch(branch, start)
         sha = ""
@@ -224,9 +236,25 @@ class GitHub(Forge):
                 "branch": branch,
             }
             if current.status_code == 200:
-                payload["sha"] = current.json()["sha"]
+                data = current.json()
+                if data.get("sha") == _blob_sha(text.encode()):
+                    continue  # unchanged
+                payload["sha"] = data["sha"]
             sha = self._write("PUT", url, payload).json()["commit"]["sha"]
+        if not sha:
+            ref = self.http.request("GET", self._path(f"/git/ref/heads/{quote(branch)}"))
+            sha = ref.json()["object"]["sha"]
         return sha
+
+    def file_text(self, ref: str, path: str) -> str | None:
+        url = self._path("/contents/" + quote(path))
+        response = self.http.request("GET", url, params={"ref": ref}, ok=(404,))
+        if response.status_code == 404:
+            return None
+        data = response.json()
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None  # a directory
+        return base64.b64decode(data.get("content") or "").decode("utf-8", errors="replace")
 
     def create_deployment(
         self,
@@ -271,6 +299,14 @@ class GitHub(Forge):
         if url:
             body["target_url"] = url
         self._write("POST", self._path(f"/statuses/{sha}"), body)
+
+
+def _blob_sha(data: bytes) -> str:
+    """Git's blob id of ``data``: the ``sha`` the contents API gives a file."""
+    import hashlib
+
+    header = b"blob %d\0" % len(data)
+    return hashlib.sha1(header + data, usedforsecurity=False).hexdigest()
 
 
 def _message(data: Any) -> str:

@@ -175,16 +175,27 @@ class GitLab(Forge):
             labels=tuple(str(label) for label in mr.get("labels") or []),
         )
 
-    def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
+    def _open_mr(self, branch: str, base: str | None) -> Mapping[str, Any] | None:
         params = {"source_branch": branch, "state": "opened"}
         if base:
             params["target_branch"] = base
         mrs = self.http.request("GET", self._path("/merge_requests"), params=params).json()
-        return self._mr(mrs[0]) if mrs else None
+        return mrs[0] if mrs else None
+
+    def find_pr_for_branch(self, branch: str, base: str | None = None) -> PullRequest | None:
+        found = self._open_mr(branch, base)
+        return self._mr(found) if found is not None else None
 
     def open_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        """Open an MR, or update the open one of ``head``; one that already has this title and
+        description is left as it is (no edit in its activity: a re-run that changes nothing
+        must not look like news to the reviewers)."""
         self._needs_write_token("open merge requests")
-        existing = self.find_pr_for_branch(head, base)
+        found = self._open_mr(head, base)
+        if found is not None and found.get("title") == title:
+            if (found.get("description") or "") == body:
+                return self._mr(found)
+        existing = self._mr(found) if found is not None else None
         if existing is None:
             payload = {
                 "source_branch": head,
@@ -219,13 +230,23 @@ class GitLab(Forge):
     def commit_files(
         self, branch: str, files: Mapping[str, str], message: str, start: str | None = None
     ) -> str:
-        """All files in one commit (GitLab's commits API takes a list of actions)."""
+        """All files in one commit (GitLab's commits API takes a list of actions). Files that
+        already hold their text on ``branch`` are left out, and with nothing left no commit is
+        made (a re-run must not add commits to an MR): the branch's tip is returned."""
+        import hashlib
+
         self._needs_write_token("push commits")
         actions = []
         ref = branch if start is None else start
+        tip = ""
         for path, text in files.items():
             probe = self._path("/repository/files/" + quote(path, safe=""))
-            exists = self.http.request("HEAD", probe, params={"ref": ref}, ok=(404,))
+            exists = self.http.request("GET", probe, params={"ref": ref}, ok=(404,))
+            if exists.status_code == 200 and start is None:
+                data = exists.json()
+                if data.get("content_sha256") == hashlib.sha256(text.encode()).hexdigest():
+                    tip = str(data.get("commit_id") or "")
+                    continue  # unchanged
             actions.append(
                 {
                     "action": "update" if exists.status_code == 200 else "create",
@@ -234,12 +255,21 @@ class GitLab(Forge):
                     "encoding": "text",
                 }
             )
+        if not actions and tip:
+            return tip
         payload: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
         if start is not None:
             payload["start_sha"] = start
         return self.http.request("POST", self._path("/repository/commits"), json=payload).json()[
             "id"
         ]
+
+    def file_text(self, ref: str, path: str) -> str | None:
+        url = self._path("/repository/files/" + quote(path, safe="") + "/raw")
+        response = self.http.request("GET", url, params={"ref": ref}, ok=(404,))
+        if response.status_code == 404:
+            return None
+        return response.content.decode("utf-8", errors="replace")
 
     def create_deployment(
         self,

@@ -142,7 +142,7 @@ def _soak(
                 f"deploy {version} to {env} again so its soak of {policy.soak} can be timed",
             )
         ]
-    until, replaced_by = _run_end(state, env, candidate.artifact, record)
+    until, replaced_by = run_end(state, env, candidate.artifact, record)
     end = until if until is not None else candidate.now
     ran = max(end - since, timedelta(0))
     if ran >= needed:
@@ -167,11 +167,12 @@ def _soak(
     ]
 
 
-def _run_end(
+def run_end(
     state: LiveState, env: str, artifact: str, record: Deployed
 ) -> tuple[datetime | None, str | None]:
     """When the run ``record`` started ended, and by which version: the first newer entry
-    that runs another version (None, None: it still runs)."""
+    that runs another version (None, None: it still runs). Public: automatic proposals
+    (``gitops.promote.propose``) time a soak the same way."""
     live = state.live(env, artifact)
     entries = [e for e in (live,) if e is not None] + state.history(env, artifact)
     index = next((i for i, e in enumerate(entries) if e is record), None)
