@@ -1509,6 +1509,25 @@ class GitHubApi:
 
     @route(
         "GET",
+        REPO + r"/issues/(?P<number>\d+)/labels",
+        "issues/labels#list-labels-for-an-issue",
+        "issues",
+    )
+    def list_issue_labels(self, ctx: Ctx) -> Reply:
+        """A pull request is an issue: its labels (only pull requests are issues here)."""
+        repo = self._repo(ctx)
+        pull = self._pull_or_404(ctx, repo, int(ctx.params["number"]))
+        self._allow(ctx, write=False)
+        page = github_page(pull.labels, ctx.query)
+        data = [self.label_json(ctx, repo, name) for name in page.items]
+        headers = {}
+        path = f"/issues/{pull.number}/labels"
+        if link := github_link(ctx, self._link_path(repo, path), page):
+            headers["Link"] = link
+        return Reply(200, data, headers)
+
+    @route(
+        "GET",
         r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<username>[^/]+)",
         "teams/members#get-team-membership-for-a-user",
         "members",

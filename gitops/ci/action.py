@@ -118,6 +118,7 @@ class RunRecord:
     config_file: str = "gitops.yaml"
     proposals: str = "[]"  # automatic proposals: JSON list of their PR/MR URLs
     proposals_markdown: str = ""  # their summary section
+    policy_markdown: str = ""  # a promotion PR/MR: the policy verdict, in its comment
     reports: list[Report] = field(default_factory=list)
     report_text: str = ""  # the reports as Markdown (with the plan, on a PR)
     report_outputs: dict[str, str] = field(default_factory=dict)  # report, report-json paths
@@ -234,6 +235,12 @@ def _run(
     if ctx.event == EventKind.PULL_REQUEST and inputs.command in ("auto", "plan"):
         if _anything_to_report(repo, [ctx.sha or ctx.head_sha], config):  # checked out
             _report(ctx, inputs, repo, config, reporter, record)
+        if config is not None and config.policies:
+            from gitops.ci import pr_policy_step
+
+            record.policy_markdown = pr_policy_step.run(
+                ctx, repo, config, changes.registry, reporter
+            )
         _comment(ctx, inputs, reporter, record)
 
 
@@ -394,6 +401,9 @@ def _comment(ctx: Context, inputs: Inputs, reporter: Reporter, record: RunRecord
         from gitops.ci.deploy_step import markdown as deploy_markdown
 
         body = "# gitops\n" + deploy_markdown(record.step)
+    if record.policy_markdown:  # first: what must still happen before the merge
+        head = "" if body else "# gitops\n"
+        body = head + "## Policy\n\n" + record.policy_markdown + "\n" + body
     if not body:
         return
     forge = forge_for(ctx, log=reporter.log)
@@ -426,6 +436,8 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         if record.merged is not None and ctx is not None and repo is not None:
             registry = record.changes.registry if record.changes is not None else None
             text += merge_step.markdown(record.merged, ctx, repo, record.config_file, registry)
+        if record.policy_markdown:
+            text += "\n## Policy\n\n" + record.policy_markdown + "\n"
         if record.report_text:
             text += "\n" + record.report_text + "\n"
         if not (record.reports and record.reports[0].plan_markdown):  # else it is in the report

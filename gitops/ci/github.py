@@ -63,8 +63,8 @@ def _event_kind(name: str, ref: str, payload: Payload) -> EventKind:
         return EventKind.TAG_PUSH if name == "create" else EventKind.TAG_DELETE
     if name in ("create", "delete"):
         return EventKind.OTHER
-    if name in ("pull_request", "pull_request_target"):
-        return EventKind.PULL_REQUEST
+    if name in ("pull_request", "pull_request_target", "pull_request_review"):
+        return EventKind.PULL_REQUEST  # a review re-checks a promotion PR's approvals
     if name == "schedule":
         return EventKind.SCHEDULE
     if name in ("workflow_dispatch", "repository_dispatch"):

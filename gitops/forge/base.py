@@ -153,6 +153,10 @@ class Forge(ABC):
         not dismissed; GitLab: the MR's approvals), for a policy's ``approvals``."""
 
     @abstractmethod
+    def labels(self, number: int) -> list[str]:
+        """The PR/MR's labels now (an override label lifts a freeze window)."""
+
+    @abstractmethod
     def is_member(self, group: str, user: str) -> bool:
         """Whether ``user`` is in the GitHub team ``org/team`` or the GitLab group
         ``group/subgroup`` (inherited membership counts), for a policy's ``actors``."""

@@ -113,6 +113,10 @@ class GitHub(Forge):
                 latest[user] = state  # a comment does not withdraw an approval
         return [user for user, state in latest.items() if state == "APPROVED"]
 
+    def labels(self, number: int) -> list[str]:
+        found = self.http.paginate(self._path(f"/issues/{number}/labels"))
+        return [str(label.get("name", "")) for label in found]
+
     def is_member(self, group: str, user: str) -> bool:
         org, _, team = group.partition("/")
         if not org or not team:

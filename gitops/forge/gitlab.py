@@ -119,6 +119,10 @@ class GitLab(Forge):
             if (item.get("user") or {}).get("username")
         ]
 
+    def labels(self, number: int) -> list[str]:
+        data = self.http.request("GET", self._path(f"/merge_requests/{number}")).json()
+        return [str(label) for label in data.get("labels") or []]
+
     def is_member(self, group: str, user: str) -> bool:
         group = group.strip("/")
         found = self.http.request("GET", "/users", params={"username": user}).json()

@@ -126,12 +126,13 @@ def land(
     gates = None
     if policy_of is not None and policy_of.gates:
         assert config is not None
-        gates = _gates(root, registry, config, request, links, run_url)
+        gates = candidate_gates(root, registry, config, request, links, run_url)
     decision = Decision()
     if policy_of is not None:  # the rules that need no tag, before one exists
         assert config is not None
         decision = policy.check(candidate, config, registry=registry, state=state or LiveState(),
-                                repo=root, members=members, gates=gates, tagless=True)  # fmt: skip
+                                repo=root, members=members, gates=gates,
+                                skip=frozenset({"signed_tags"}))  # fmt: skip
         if not decision.allowed:
             return Landing(request, "refused", pr_url=_url(pr), merged_by=merger.name,
                            decision=decision)  # fmt: skip
@@ -157,7 +158,7 @@ def _url(pr: MergedPullRequest | None) -> str:
     return pr.url if pr is not None else ""
 
 
-def _gates(
+def candidate_gates(
     root: Path,
     registry: Registry,
     config: GitopsConfig,
