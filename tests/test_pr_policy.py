@@ -22,19 +22,24 @@ GL_TOKEN = "glpat-bot0123456789abcd"
 FREEZE = "    freeze: [{from: 2026-12-20, to: 2026-12-27, tz: Europe/Berlin, reason: holidays}]\n"
 
 
-def registry(tmp: Path, policy: str, reason: str = "auc up") -> tuple[Origin, str, str]:
-    """churn v1.1.0 asked into prod on the branch of its promotion PR: (origin, base, head)."""
+def registry(
+    tmp: Path, policy: str, reason: str = "auc up", extra: str = "", auc: str = "0.9"
+) -> tuple[Origin, str, str]:
+    """churn v1.1.0 (metrics.json auc ``auc``) asked into prod on the branch of its promotion
+    PR: (origin, base, head). ``extra``: more of gitops.yaml."""
     o = Origin(tmp)
     local = f"{{driver: local, dir: {json.dumps(str(tmp / 'deployed'))}}}"
     config = (
         "state: {forge_records: false}\n"
         "environments:\n"
         f"  prod: {{stage: prod, deploy: {local}, allow_unknown_stage: true}}\n"
-        f"policies:\n  prod:\n{policy}"
+        f"policies:\n  prod:\n{policy}{extra}"
     )
-    c1 = o.dev.commit(files={"gitops.yaml": config, "model.pkl": "w1"}, epoch=T0)
+    c1 = o.dev.commit(files={"gitops.yaml": config, "model.pkl": "w1",
+                             "metrics.json": '{"auc": 0.8}'}, epoch=T0)  # fmt: skip
     o.dev.tag("churn@v1.0.0", c1, epoch=T0 + 10)
-    c2 = o.dev.commit(files={"model.pkl": "w2"}, epoch=T0 + 100)
+    c2 = o.dev.commit(files={"model.pkl": "w2", "metrics.json": f'{{"auc": {auc}}}'},
+                      epoch=T0 + 100)  # fmt: skip
     o.dev.tag("churn@v1.1.0", c2, epoch=T0 + 110)
     o.publish()
     request = PromotionRequest("churn", "v1.1.0", "prod", c2, "alice", reason,
@@ -217,3 +222,19 @@ def test_gitlab_mr_gets_the_policy_status_and_note(tmp_path: Path, forge: ForgeS
     assert "Policy: allowed" in note.body
     assert policy_status() == "success"
     assert GL_TOKEN not in run.everything()
+
+
+@pytest.mark.parametrize("auc", ["0.9", "0.5"])
+def test_the_metric_gates_of_the_candidate(tmp_path: Path, forge: ForgeServer, auc: str) -> None:
+    gates = "reports:\n  gates:\n    auc: {min: 0.7}\n"
+    o, base, head = registry(tmp_path, "    gates: true\n", extra=gates, auc=auc)
+    github_pr(forge, base, head)
+    run = run_pr(tmp_path / "r", o, forge, base, head)
+    assert run.code == 0, run.stdout + run.stderr
+    [comment] = forge.comments("acme/models", 7)
+    if auc == "0.9":
+        assert status(forge, head)[0] == "success"
+        assert "Policy: allowed" in comment.body
+    else:
+        assert status(forge, head) == ("failure", "policy not met: gates")
+        assert "**gates**" in comment.body and "auc" in comment.body
