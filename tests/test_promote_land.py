@@ -128,9 +128,7 @@ def test_github_merge_tags_with_the_merger_and_deploys_in_the_same_run(
     tmp_path: Path, forge: ForgeServer
 ) -> None:
     o, before, after, number = github_merged(tmp_path, forge)
-    run = push_event(
-        tmp_path, o, before, after, forge, checkout_like_github(o, tmp_path / "ws", None)
-    )
+    run = push_event(tmp_path, o, before, after, forge)
     assert run.code == 0, run.stdout + run.stderr
     assert stage_tags(o) == ["churn#prod#2"]  # GTO's counter: 1 + the highest #N (staging#1)
     tagger = git(o.bare, "for-each-ref", "--format=%(taggername) %(taggeremail)",
@@ -207,9 +205,7 @@ def test_a_refused_merge_makes_no_tag_and_says_which_rule(
     tmp_path: Path, forge: ForgeServer
 ) -> None:
     o, before, after, _ = github_merged(tmp_path, forge, "    approvals: 2\n")
-    run = push_event(
-        tmp_path, o, before, after, forge, checkout_like_github(o, tmp_path / "ws", None)
-    )
+    run = push_event(tmp_path, o, before, after, forge)
     assert run.code == 1
     assert "policy approvals" in run.outputs["error"] and "1 approval of 2" in run.outputs["error"]
     assert stage_tags(o) == []
@@ -217,11 +213,16 @@ def test_a_refused_merge_makes_no_tag_and_says_which_rule(
     assert "refused by the policy \\(approvals\\)" in run.summary  # Markdown-escaped
 
 
-def test_the_merger_must_be_an_allowed_actor(tmp_path: Path, forge: ForgeServer) -> None:
-    o, before, after, _ = github_merged(tmp_path, forge, "    actors: [carol]\n")
-    run = push_event(
-        tmp_path, o, before, after, forge, checkout_like_github(o, tmp_path / "ws", None)
-    )
+@pytest.mark.parametrize("actors", ["carol", "Bob"])
+def test_the_merger_must_be_an_allowed_actor(
+    tmp_path: Path, forge: ForgeServer, actors: str
+) -> None:
+    o, before, after, _ = github_merged(tmp_path, forge, f"    actors: [{actors}]\n")
+    run = push_event(tmp_path, o, before, after, forge)
+    if actors == "Bob":  # logins compare without case
+        assert run.code == 0, run.stdout + run.stderr
+        assert stage_tags(o) == ["churn#prod#2"]
+        return
     assert run.code == 1
     assert "bob may not promote into prod (allowed: carol)" in run.outputs["error"]
     assert stage_tags(o) == []
@@ -236,9 +237,7 @@ def test_a_push_without_requests_is_an_ordinary_branch_push(
     o.publish()
     forge.add_user(ACTIONS_BOT_LOGIN, TOKEN, kind="github-app")
     forge.add_repo("acme/models", head_sha=before)
-    run = push_event(
-        tmp_path, o, before, after, forge, checkout_like_github(o, tmp_path / "ws", None)
-    )
+    run = push_event(tmp_path, o, before, after, forge)
     assert run.code == 0, run.stdout + run.stderr
     assert "Promotions" not in run.stdout + run.summary
     assert forge.requests == []  # not one API call
