@@ -24,6 +24,7 @@ from gitops.text import one_line, shorten
 
 if TYPE_CHECKING:
     from gitops.ci.action import RunRecord
+    from gitops.deploy.state import LiveState
 
 
 @dataclass
@@ -144,6 +145,13 @@ def _store(ctx: Context, config: GitopsConfig, root: Path) -> StateStore:
         env = http_auth_env(url, "oauth2", ctx.token)
         return open_store(config.state, root, in_ci=True, push_url=url, git_env=env)
     return open_store(config.state, root, in_ci=True)
+
+
+def read_state(ctx: Context, config: GitopsConfig, root: Path) -> LiveState:
+    """Every environment's live state, as this run's store reads it (policies, proposals and
+    the merge job weigh all of them)."""
+    state, _ = _store(ctx, config, root).read(list(config.environments))
+    return state
 
 
 def _why(ctx: Context, changes: Changes) -> str:

@@ -161,9 +161,9 @@ def _state(ctx: Context, config: GitopsConfig | None, repo: Path) -> LiveState:
 
     if config is None or not config.environments:
         return LiveState()
-    from gitops.ci.deploy_step import _store
+    from gitops.ci.deploy_step import read_state
 
-    state, _ = _store(ctx, config, repo).read(list(config.environments))
+    state = read_state(ctx, config, repo)
     return state
 
 

@@ -35,11 +35,11 @@ def refused_stages(
     moves = [m for m in changes.moves if m.to_version and m.stage in config.policies]
     if not moves:
         return {}
-    from gitops.ci.deploy_step import _store
+    from gitops.ci.deploy_step import read_state
     from gitops.promote.decision import Candidate
     from gitops.promote.policy import check
 
-    state, _ = _store(ctx, config, changes.registry.root).read(list(config.environments))
+    state = read_state(ctx, config, changes.registry.root)
     members = _members(ctx, reporter)
     refused: dict[str, list[str]] = {}
     when = now or times.now()

@@ -102,7 +102,7 @@ def _decide(
     approvals: tuple[str, ...] | None,
     labels: tuple[str, ...],
 ) -> Decision:
-    from gitops.ci.deploy_step import _store
+    from gitops.ci.deploy_step import read_state
     from gitops.ci.report_step import _links
     from gitops.promote import times
     from gitops.promote.decision import Candidate, Decision
@@ -122,7 +122,7 @@ def _decide(
     gates = None
     if policy.gates:
         gates = candidate_gates(repo, registry, config, request, _links(ctx), ctx.run_url)
-    state, _ = _store(ctx, config, repo).read(list(config.environments))
+    state = read_state(ctx, config, repo)
     candidate = Candidate(request.artifact, request.version, request.commit, request.stage,
                           "", times.now(), approvals=approvals, labels=labels)  # fmt: skip
     return check(candidate, config, registry=registry, state=state, repo=repo, gates=gates,

@@ -85,9 +85,9 @@ def run(
 def _state(ctx: Context, config: GitopsConfig, root: Path) -> LiveState:
     """The state store as the deploys of this run left it (every environment: the plan in a
     proposal's body covers the target stage too)."""
-    from gitops.ci.deploy_step import _store
+    from gitops.ci.deploy_step import read_state
 
-    state, _ = _store(ctx, config, root).read(list(config.environments))
+    state = read_state(ctx, config, root)
     return state
 
 
