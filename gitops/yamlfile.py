@@ -163,11 +163,25 @@ def _gto_constructor() -> type:
     """ruamel's safe constructor, keeping the document's node (for the lines) and failing as a
     YAML error at the value's line where ruamel fails with a Python error (``2024-13-01``:
     ValueError; ``!!int ''``: IndexError). The values are ruamel's own."""
-    from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+    from ruamel.yaml.constructor import ConstructorError, DuplicateKeyError, SafeConstructor
     from ruamel.yaml.error import YAMLError
 
     class GtoConstructor(SafeConstructor):
         document_node: Any = None
+
+        def check_mapping_key(
+            self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+        ) -> bool:
+            """ruamel's check; its message (both values, however long) as one short line."""
+            try:
+                return bool(super().check_mapping_key(node, key_node, mapping, key, value))
+            except DuplicateKeyError:
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                ) from None
 
         def construct_document(self, node: Any) -> Any:
             self.document_node = node
