@@ -327,7 +327,7 @@ def recreation_load_gto_yaml(gto_loader: type) -> Callable[..., Any]:
 
     def load_gto_yaml(text: str | bytes, file: str) -> Any:
         lines: dict[tuple, int] = {}
-        with _yaml_errors(file):
+        with _yaml_errors(file, yaml.MarkedYAMLError, yaml.YAMLError):
             loader = gto_loader(text)
             try:
                 node = loader.get_single_node()
