@@ -22,6 +22,14 @@ C-accelerated (``typ="safe"`` with ``ruamel.yaml.clib``) when that is importable
 it (``git show``), so the comparison can be run again. Medians throughout; the machine these
 figures come from is shared and busy, so single runs are noisy.
 
+Decision (issue 14): ruamel.yaml, pure. It is GTO's reader, so it is exact by construction (the
+re-creation: 519/519 table cases but 0/5 known misses and 16/1200 generated documents differ,
+all NEL/LS line breaks); it starts faster (~18 ms against ~23 ms over a bare interpreter) and
+takes a little less memory; it parses about 1.5x slower (10-entry file 4.8 against 3.0 ms), but
+only off the hot path: `gitops show` reads common files with the subset reader (0.1 ms) either
+way, so benchmarks/registry.py's annotated 10k figures did not move (show --json 0.304 s
+before, 0.298 s after). ruamel C (clib) is faster still but is not GTO's reader: 32 of 519 differ.
+
     PYTHONPATH=. python benchmarks/yaml.py [--repeat 11] [--quick]
 """
 
