@@ -1,17 +1,18 @@
-"""The common shape of annotation files, read without PyYAML and exactly as ``GtoLoader`` reads it.
+"""The common shape of annotation files, read without a YAML library and exactly as GTO's
+ruamel.yaml reads it.
 
 An ``artifacts.yaml`` or ``dvc.yaml`` is nearly always block mappings and sequences of one-line
-plain or quoted scalars, with ``[a, b]`` lists and comments. PyYAML's pure-Python scanner (which
-``gitops.yaml12`` extends to read as GTO's ruamel.yaml does) takes a tenth of a second for a
-500-entry file; this reader takes a few milliseconds. It reads only that subset and raises
-``NotSimple`` for anything else (anchors, tags, block or multi-line scalars, flow mappings,
-escapes, tabs, directives, duplicate keys, anything malformed): the caller then reads the file
-with ``gitops.yamlfile.load_gto_yaml``, which gives the answer or the error with its line. So
-this module never gives another answer than ``GtoLoader``, only sometimes none
-(tests/test_yaml12_fast.py compares the two on generated and mutated files).
+plain or quoted scalars, with ``[a, b]`` lists and comments. ruamel.yaml's pure-Python loader
+(GTO's, ``gitops.yamlfile.load_gto_yaml``) takes a few milliseconds for a 10-entry file and
+seconds for a 5,000-entry one; this reader takes a fortieth of that (benchmarks/yaml.py). It
+reads only that subset and raises ``NotSimple`` for anything else (anchors, tags, block or
+multi-line scalars, flow mappings, escapes, tabs, directives, duplicate keys, anything
+malformed): the caller then reads the file with ``load_gto_yaml``, which gives the answer or
+the error with its line. So this module never gives another answer than ruamel.yaml, only
+sometimes none (tests/test_yaml12_fast.py compares the two on generated and mutated files).
 
-Scalars resolve by the YAML 1.2 rules of ``gitops.yaml12_scalars``, which ``GtoLoader`` uses too;
-a file with a ``%YAML`` directive is never read here.
+Scalars resolve by the YAML 1.2 rules of ``gitops.yaml12_scalars``; a file with a ``%YAML``
+directive is never read here.
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ from gitops.yaml12_scalars import IMPLICIT, V12, resolve_plain, to_bool, to_floa
 
 
 class NotSimple(Exception):
-    """The text is outside the subset read here (or not valid YAML): read it with PyYAML."""
+    """The text is outside the subset read here (or not valid YAML): read it with ruamel."""
 
 
-# Characters PyYAML's reader refuses (its NON_PRINTABLE), the line breaks it knows besides
-# "\n" (and "\r"), tabs and a byte-order mark: any of them sends the file to the full reader.
+# Characters YAML readers refuse (ruamel's and PyYAML's NON_PRINTABLE), the line breaks they
+# know besides "\n" (and "\r"), tabs and a byte-order mark: any of them sends the file to the
+# full reader.
 _ODD = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|$)")
-# A plain scalar may not start with an indicator (`- x`, `-1` and `?x` are left to PyYAML).
+# A plain scalar may not start with an indicator (`- x`, `-1` and `?x` are left to ruamel).
 _PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_ODD = frozenset("[]{}'\":?#&*!|>%@`")
-_MAX_KEY = 1000  # PyYAML refuses a key longer than 1024 characters
+_MAX_KEY = 1000  # ruamel (as PyYAML) refuses a simple key longer than 1024 characters
 _TOP_LEVEL = re.compile(rb"\n(?=[^\s#])")  # before a line at column 0, not a comment
 _NOT_A_KEY_START = frozenset(b" \t\n\r\x0b\x0c#")
 _BLANK_OR_COMMENT = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?")
@@ -52,7 +54,7 @@ def load(text: str) -> Any:
     """The document ``text`` holds, as ``load_gto_yaml(text).data`` would give it."""
     lines = _lines(_crlf(text))
     if not lines:
-        raise NotSimple  # empty or comments only: PyYAML says None, and why (never mind)
+        raise NotSimple  # empty or comments only: ruamel says None, and why (never mind)
     if lines[0][0] != 0:
         raise NotSimple
     value, end = _block(lines, 0, 0)
@@ -71,7 +73,7 @@ def split_top_level(content: bytes) -> list[bytes]:
     by one regex: a file read at hundreds of commits is cut as many times.
     """
     if b"\r" in content:
-        content = content.replace(b"\r\n", b"\n")  # PyYAML's line break too; a lone CR: odd
+        content = content.replace(b"\r\n", b"\n")  # ruamel's line break too; a lone CR: odd
     pieces = _TOP_LEVEL.split(content)
     if not content or content[0] in _NOT_A_KEY_START:  # a header before the first entry
         try:
@@ -97,7 +99,7 @@ def load_entry(piece: str) -> tuple[Any, Any]:
 
 
 def _crlf(text: str) -> str:
-    """CRLF line ends as LF: the same to PyYAML outside multi-line scalars, never read here."""
+    """CRLF line ends as LF: the same to ruamel outside multi-line scalars, never read here."""
     return text.replace("\r\n", "\n") if "\r" in text else text
 
 
@@ -133,7 +135,7 @@ def _mapping(lines: Lines, i: int, indent: int) -> tuple[dict[Any, Any], int]:
             raise NotSimple
         key = _plain(m[1])
         if key in out:
-            raise NotSimple  # PyYAML names the duplicate and its line
+            raise NotSimple  # ruamel names the duplicate and its line
         rest = _uncomment(body[m.end() :])
         i += 1
         if rest:
@@ -212,8 +214,8 @@ def _inline(text: str) -> Any:
 
 
 def _flow_sequence(text: str) -> list[Any]:
-    """``[a, b, 1]``: plain items only, on one line, none with a character that YAML 1.2 and
-    PyYAML read differently in a flow collection."""
+    """``[a, b, 1]``: plain items only, on one line, none with a character that YAML 1.2 reads
+    specially in a flow collection (left to ruamel)."""
     inner = text[1:-1]
     if text[-1] != "]" or any(c in _FLOW_ODD for c in inner):
         raise NotSimple
@@ -223,7 +225,7 @@ def _flow_sequence(text: str) -> list[Any]:
     for item in inner.split(","):
         item = item.strip(" ")
         if not item or item[0] == "-":
-            raise NotSimple  # `[a,]`, `[,]`, `[-1]`: left to PyYAML
+            raise NotSimple  # `[a,]`, `[,]`, `[-1]`: left to ruamel
         items.append(_plain(item))
     return items
 
@@ -249,4 +251,4 @@ def _plain(text: str) -> Any:
             return to_float(text, V12)
     except (KeyError, ValueError, IndexError):
         raise NotSimple from None
-    raise NotSimple  # timestamps, `<<`, `=`: left to PyYAML
+    raise NotSimple  # timestamps, `<<`, `=`: left to ruamel

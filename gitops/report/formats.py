@@ -1,11 +1,11 @@
 """One metrics, params or plots file's bytes into flat values (or rows), as DVC reads it.
 
 By extension, as DVC's loaders choose (``dvc/utils/serialize``): ``.json`` JSON, ``.toml`` TOML
-(``tomllib``; DVC uses tomlkit, same values), anything else YAML 1.2 as DVC's ruamel.yaml reads
-it (``gitops.yaml12``: ``yes`` is a string, ``1e3`` a float, duplicate keys an error). Plots also
-take ``.csv``/``.tsv`` (a header row, then rows; cells that read as numbers become numbers, the
-rest stay text) and JSON/YAML lists of rows (a top-level list, or the lists of objects found in
-a mapping, merged row by row as DVC's Vega converter does).
+(``tomllib``; DVC uses tomlkit, same values), anything else YAML 1.2 with DVC's ruamel.yaml
+(``gitops.yamlfile.load_gto_yaml``: ``yes`` is a string, ``1e3`` a float, duplicate keys an
+error). Plots also take ``.csv``/``.tsv`` (a header row, then rows; cells that read as numbers
+become numbers, the rest stay text) and JSON/YAML lists of rows (a top-level list, or the lists
+of objects found in a mapping, merged row by row as DVC's Vega converter does).
 
 Nested keys are joined with ``.`` exactly as DVC's ``flatten_dict(reducer="dot")``: keys are not
 escaped (``{"a": {"b": 1}}`` and ``{"a.b": 1}`` both give ``a.b``; both in one file is an
@@ -129,21 +129,14 @@ def _load_yaml(text: str) -> Any:
         return load(text)
     except NotSimple:
         pass
-    import yaml
+    from gitops.yamlfile import YamlFileError, load_gto_yaml
 
-    from gitops.yaml12 import GtoLoader
-
-    loader = GtoLoader(text)
     try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise _Malformed(f"invalid YAML{where}: {_one_line(exc.problem or str(exc))}") from None
-    except yaml.YAMLError as exc:
-        raise _Malformed(f"invalid YAML: {_one_line(str(exc))}") from None
-    finally:
-        loader.dispose()
+        return load_gto_yaml(text, "").data
+    except YamlFileError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        problem = exc.detail.removeprefix("invalid YAML: ")
+        raise _Malformed(f"invalid YAML{where}: {_one_line(problem)}") from None
 
 
 def flatten(document: dict[Any, Any]) -> tuple[dict[str, Value], list[str]]:
