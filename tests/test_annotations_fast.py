@@ -3,7 +3,7 @@ answer is sure: the state is the one the careful way gives, and errors still nam
 and line.
 
 The careful way is the old one: the file's content read at every version's commit by its own
-``git show``, each read with PyYAML (``GtoLoader``) and validated with the pydantic models.
+``git show``, each read with ruamel.yaml (``load_gto_yaml``) and validated with the pydantic models.
 """
 
 from __future__ import annotations

@@ -327,7 +327,7 @@ def test_two_versions_on_one_commit_without_stage_tags_match_gto(tmp_path: Path)
     compare_all(repo.path, queries)
 
 
-# -- artifacts.yaml read as GTO reads it (gitops/yaml12.py, gitops/registry/annotations.py) -----
+# -- artifacts.yaml read as GTO reads it (gitops/yamlfile.py, gitops/registry/annotations.py) ---
 
 
 def assert_both_refuse(repo: Path, queries: list[list[str]], *needles: str) -> None:

@@ -1,5 +1,5 @@
 """``gitops.yaml12_fast`` reads the common shape of annotation files without PyYAML: wherever it
-answers, the answer is ``GtoLoader``'s and ruamel.yaml's (GTO's own reader), value and type.
+answers, the answer is ruamel.yaml's (GTO's own reader, behind ``load_gto_yaml``), value and type.
 
 Documents come from a small generator of block YAML (keys and scalars of every kind, quoting,
 flow lists, nesting, indentless sequences, comments, CRLF, and things outside the subset:
@@ -96,7 +96,7 @@ def _document(rng: random.Random) -> str:
 
 
 def careful(text: str) -> Any:
-    """``GtoLoader``'s answer, which must be ruamel's too where the fast reader answers."""
+    """``load_gto_yaml``'s answer (ruamel.yaml's), for the fast reader to match."""
     try:
         return typed(load_gto_yaml(text.encode(), "f").data)
     except YamlFileError:
