@@ -207,7 +207,7 @@ def test_register_writes_v0_0_1_with_gtos_message_and_a_push_hint(
     assert message(repo, "churn@v0.0.1") == "Registering artifact churn version v0.0.1"
     assert target(repo, "churn@v0.0.1") == commit
     assert result.out.splitlines() == [
-        "Created git tag 'churn@v0.0.1'",
+        "Created git tag 'churn@v0.0.1' that registers version",
         "To push the changes upstream, run:",
         "    git push origin churn@v0.0.1",
     ]
@@ -323,11 +323,14 @@ def test_assign_registers_an_unregistered_commit_first(repo: Repo, gitops: Gitop
     commit = repo.commit()
     result = gitops("assign", "churn", "--stage", "prod")
     assert (result.code, result.created) == (0, ["churn#prod#1", "churn@v0.0.1"])
-    assert result.out.splitlines()[:2] == [
-        "Created git tag 'churn@v0.0.1'",
-        "Created git tag 'churn#prod#1'",
+    assert result.out.splitlines() == [  # GTO's words, a push hint per tag
+        "Created git tag 'churn@v0.0.1' that registers version",
+        "To push the changes upstream, run:",
+        "    git push origin churn@v0.0.1",
+        "Created git tag 'churn#prod#1' that assigns stage to version 'v0.0.1'",
+        "To push the changes upstream, run:",
+        "    git push origin 'churn#prod#1'",
     ]
-    assert "    git push origin churn@v0.0.1 'churn#prod#1'" in result.out
     assert target(repo, "churn#prod#1") == commit
     assert message(repo, "churn#prod#1") == "Assigning stage prod to artifact churn version v0.0.1"
 
@@ -532,8 +535,9 @@ def test_push_sends_the_new_tags_to_origin(repo: Repo, origin: Path) -> None:
     assert remote_tags(origin) == ["churn#prod#1", "churn@v0.0.1"]
     assert git(origin, "rev-parse", "churn#prod#1^{commit}") == commit
     assert git(origin, "cat-file", "-t", "refs/tags/churn#prod#1") == "tag"
-    assert "Pushed git tag 'churn#prod#1' to origin" in result.stdout
-    assert "git push origin" not in result.stdout  # no hint when pushed
+    assert "Running `git push origin churn#prod#1`" in result.stdout
+    assert "Successfully pushed git tag churn#prod#1 on remote." in result.stdout
+    assert "To push the changes upstream" not in result.stdout  # no hint when pushed
 
 
 def test_push_to_a_named_remote(repo: Repo, tmp_path: Path) -> None:
@@ -541,7 +545,7 @@ def test_push_to_a_named_remote(repo: Repo, tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "--bare", str(bare))
     git(repo.path, "remote", "add", "mirror", str(bare))
     repo.commit()
-    result = run_gitops(repo, "register", "churn", "--push", "mirror")
+    result = run_gitops(repo, "register", "churn", "--push", "--remote", "mirror")
     assert result.returncode == 0, result.stderr
     assert remote_tags(bare) == ["churn@v0.0.1"]
 
@@ -601,3 +605,39 @@ def test_assign_signs_the_stage_tag_when_a_key_is_configured(repo: Repo, tmp_pat
     assert verify.returncode == 0, verify.stderr
     assert "BEGIN SSH SIGNATURE" not in message(repo, "churn@v0.0.1")
     assert key.read_text().splitlines()[1] not in result.stdout + result.stderr
+
+
+def gto_prints(repo: Repo, *args: str) -> tuple[int, str]:
+    """GTO 1.10.1's own CLI, in-process: exit code and stdout."""
+    result = CliRunner().invoke(gto_app, [*args, "-r", str(repo.path)])
+    return result.exit_code, result.stdout
+
+
+WRITES = [
+    [["register", "rf", "--simple", "false"], ["register", "nn", "--simple", "true"]],
+    [["register", "rf"], ["assign", "rf", "--stage", "prod", "--simple", "true"],
+     ["assign", "rf", "--version", "v0.0.1", "--stage", "dev"]],
+    [["register", "rf"], ["assign", "rf", "--stage", "prod"],
+     ["deprecate", "rf", "v0.0.1", "prod", "--simple", "true"]],
+    [["register", "rf"], ["deprecate", "rf", "v0.0.1", "--simple", "false"],
+     ["deprecate", "rf", "--simple", "false"]],
+    [["register", "rf", "--ver", "v1.2.3"], ["deprecate", "rf"]],
+    [["assign", "rf", "--stage", "prod"], ["deprecate", "rf", "v0.0.1", "prod", "--delete"]],
+    [["register", "rf"], ["assign", "rf", "--stage", "dev"], ["deprecate", "rf", "--delete"]],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("steps", WRITES, ids=lambda s: " | ".join(" ".join(x) for x in s))
+def test_write_commands_say_what_gto_says(tmp_path: Path, steps: list[list[str]]) -> None:
+    """The same writes on two identical repositories, one by GTO, one by us: the same tags,
+    and word for word the same output (messages, push hints, deletions)."""
+    theirs, ours = Repo(tmp_path / "gto"), Repo(tmp_path / "ours")
+    for repo in (theirs, ours):
+        repo.commit(epoch=T0)
+    for step in steps:
+        code, expected = gto_prints(theirs, *step)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            mine = cli.main([*step, "-r", str(ours.path)])
+        assert (mine, out.getvalue()) == (code, expected), (step, err.getvalue())
+    assert tags(ours) == tags(theirs)

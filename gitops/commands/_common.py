@@ -41,15 +41,26 @@ def json_arg(p: argparse.ArgumentParser) -> None:
 
 
 def push_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--push",
-        nargs="?",
-        const="origin",
-        default=None,
-        metavar="REMOTE",
-        help="push the new tag(s) (to REMOTE, default origin)",
-    )
+    """What every write command takes, as GTO does (``--simple``, ``--push``, ``-m``), and
+    ``--remote`` (GTO pushes to origin only)."""
+    p.add_argument("--push", action="store_true", help="push the new tag(s) to the remote")
+    p.add_argument("--remote", default="origin", help="the remote --push uses (default origin)")
     p.add_argument("-m", "--message", help="tag message (default: GTO's message)")
+    p.add_argument(
+        "--simple",
+        default=None,
+        type=_simple,
+        metavar="{auto,true,false}",
+        help="tag form: true `rf#prod`, false `rf#prod#7`, auto (default) as GTO does per event",
+    )
+
+
+def _simple(value: str) -> bool | None:
+    """GTO's ``--simple true|false|auto``."""
+    forms = {"auto": None, "true": True, "false": False}
+    if value not in forms:
+        raise argparse.ArgumentTypeError(f"{value!r}: use auto, true or false")
+    return forms[value]
 
 
 def print_json(value: Any) -> None:
@@ -86,19 +97,32 @@ def in_ci() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("GITLAB_CI") == "true"
 
 
-def report_written(args: argparse.Namespace, tags: list[str]) -> int:
-    """What a write command says: each tag created, then pushed (``--push``) or how to push."""
+def report_written(args: argparse.Namespace, tags: list[str], deleted: bool = False) -> int:
+    """What GTO says per tag: ``Created git tag 'X' that registers version`` (or ``Deleted git
+    tag 'X'``), then how to push it, or that it was pushed (``--push``)."""
+    import shlex
+
     from gitops.registry import write
 
+    if args.push and tags:
+        try:
+            write.push_tags(args.repo, tags, args.remote, delete=deleted)
+        except Exception:
+            for tag in tags:  # what was done here stays said, whatever the remote did
+                print(f"{'Deleted' if deleted else 'Created'} git tag '{tag}'")
+            raise
+    how = " --delete " if deleted else " "
     for tag in tags:
-        print(f"Created git tag '{tag}'")
-    if args.push:
-        write.push_tags(args.repo, tags, args.push)
-        for tag in tags:
-            print(f"Pushed git tag '{tag}' to {args.push}")
-    elif tags:
-        import shlex
-
-        print("To push the changes upstream, run:")
-        print(f"    git push origin {' '.join(shlex.quote(t) for t in tags)}")
+        if deleted:
+            print(f"Deleted git tag '{tag}'")
+        else:
+            says = getattr(tag, "says", "")
+            print(f"Created git tag '{tag}'" + (f" {says}" if says else ""))
+        if args.push:
+            print(f"Running `git push{how}{args.remote} {tag}`")
+            done = "deleted" if deleted else "pushed"
+            print(f"Successfully {done} git tag {tag} on remote.")
+        else:
+            print("To push the changes upstream, run:")
+            print(f"    git push{how}{args.remote} {shlex.quote(tag)}")
     return 0

@@ -42,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
             skip_registration=args.skip_registration,
             message=args.message,
             signing=signing,
+            simple=args.simple,
         )
     return report_written(args, result)

@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ref", nargs="?", default="HEAD", help="commit to register (default HEAD)")
     repo_arg(p)
     bump = p.add_mutually_exclusive_group()
-    bump.add_argument("--version", help="version to register, e.g. v1.2.0")
+    bump.add_argument("--version", "--ver", help="version to register, e.g. v1.2.0")
     bumps = {"major": "", "minor": "", "patch": " (the default)"}
     for part, note in bumps.items():
         help_text = f"next {part} version after the latest{note}"
@@ -39,5 +39,6 @@ def run(args: argparse.Namespace) -> int:
         bump=args.bump,
         force=args.force,
         message=args.message,
+        simple=args.simple,
     )
     return report_written(args, result)

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
 Tagger = tuple[str, str]  # (name, e-mail)
 
 
+class Written(str):
+    """A tag this module wrote: the name, and ``says``, GTO's words for what it did (``that
+    registers version``); a plain ``str`` everywhere else."""
+
+    says: str
+
+    def __new__(cls, tag: str, says: str) -> Written:
+        made = super().__new__(cls, tag)
+        made.says = says
+        return made
+
+
 class RefusedError(UsageError):
     """GTO would refuse this write (the message says why and what to do instead)."""
 
@@ -132,13 +144,22 @@ def next_counter(registry: Registry, name: str) -> int:
 
 
 def _tag_name(
-    registry: Registry, name: str, event: Event, simple: bool, **details: str | None
+    registry: Registry,
+    name: str,
+    event: Event,
+    simple: bool | None,
+    auto: bool,
+    **details: str | None,
 ) -> str:
-    """The simple form when asked and free, else the counter form (GTO fails on a taken name)."""
-    if simple:
+    """GTO's ``--simple``: ``True`` the simple form (``rf#prod``; a taken name fails, as in
+    GTO), ``False`` the counter form (``rf#prod#7``), ``None`` (auto) the event's default,
+    ``auto``: simple when that name is free (else the counter form), or the counter form."""
+    if simple or (simple is None and auto):
         tag = format_tag(name, event, **details)
         if registry.tag(tag) is None:
             return tag
+        if simple:
+            raise RefusedError(f"tag {tag!r} already exists (--simple true takes no counter)")
     return format_tag(name, event, counter=next_counter(registry, name), **details)
 
 
@@ -180,6 +201,7 @@ def register(
     bump: str | None = None,
     force: bool = False,
     message: str | None = None,
+    simple: bool | None = None,
 ) -> list[str]:
     """Register a version of ``name`` at ``ref`` (``name@vX.Y.Z``); returns the tags created."""
     _check_name(name)
@@ -212,9 +234,9 @@ def register(
             raise RefusedError("cannot bump: this is the first version being registered")
         else:
             version = "v0.0.1"
-    tag = _tag_name(registry, name, Event.REGISTRATION, True, version=version)
+    tag = _tag_name(registry, name, Event.REGISTRATION, simple, True, version=version)
     _create(registry, tag, commit, message or f"Registering artifact {name} version {version}")
-    return [tag]
+    return [Written(tag, "that registers version")]
 
 
 def assign(
@@ -230,6 +252,7 @@ def assign(
     tagger: Tagger | None = None,
     signing: Signing | None = None,
     registry: Registry | None = None,
+    simple: bool | None = None,
 ) -> list[str]:
     """Assign ``stage`` (``name#stage#N``); an unregistered commit is registered first, as GTO.
     ``tagger`` and ``signing``: as ``_create`` (for the stage tag); ``registry``: the state
@@ -268,10 +291,10 @@ def assign(
             f"version {found.version} is already in stage {stage!r}; "
             "use --force to create a new tag nevertheless"
         )
-    tag = _tag_name(registry, name, Event.ASSIGNMENT, False, stage=stage)
+    tag = _tag_name(registry, name, Event.ASSIGNMENT, simple, False, stage=stage)
     text = message or f"Assigning stage {stage} to artifact {name} version {label}"
     _create(registry, tag, commit, text, tagger, signing)
-    return [*created, tag]
+    return [*created, Written(tag, f"that assigns stage to version '{label}'")]
 
 
 def unassign(
@@ -282,6 +305,7 @@ def unassign(
     *,
     force: bool = False,
     message: str | None = None,
+    simple: bool | None = None,
 ) -> list[str]:
     """Take ``stage`` away from ``version`` (``name#stage!#N``); the stage falls back."""
     _check_name(name)
@@ -296,12 +320,12 @@ def unassign(
         raise RefusedError(f"version {version} of {name!r} is not registered")
     if not force and all(s.stage != stage for s in found.active_vstages()):
         raise RefusedError(f"stage {stage!r} is not assigned to version {version}")
-    tag = _tag_name(registry, name, Event.UNASSIGNMENT, False, stage=stage)
+    tag = _tag_name(registry, name, Event.UNASSIGNMENT, simple, False, stage=stage)
     text = message or (
         f"Unassigning stage '{stage}' to artifact '{name}' version '{found.version}'"
     )
     _create(registry, tag, found.commit, text)
-    return [tag]
+    return [Written(tag, f"that unassigns stage from version '{found.version}'")]
 
 
 def deregister(
@@ -311,6 +335,7 @@ def deregister(
     *,
     force: bool = False,
     message: str | None = None,
+    simple: bool | None = None,
 ) -> list[str]:
     """Deregister ``version`` (``name@vX.Y.Z!``): it and its stages vanish from the state."""
     _check_name(name)
@@ -323,18 +348,27 @@ def deregister(
         raise RefusedError(f"the version at {found.commit[:12]} is not registered")
     if not force and not found.is_active:
         raise RefusedError(f"version {version} of {name!r} was deregistered already")
-    tag = _tag_name(registry, name, Event.DEREGISTRATION, True, version=version)
+    tag = _tag_name(registry, name, Event.DEREGISTRATION, simple, True, version=version)
     _create(
         registry, tag, found.commit, message or f"Deregistering artifact {name} version {version}"
     )
-    return [tag]
+    return [Written(tag, "that deregisters version")]
 
 
 def deprecate(
-    repo: Path | str, name: str, *, force: bool = False, message: str | None = None
+    repo: Path | str,
+    name: str,
+    *,
+    force: bool = False,
+    message: str | None = None,
+    simple: bool | None = None,
+    ref: str | None = None,
 ) -> list[str]:
-    """Deprecate the artifact (``name@deprecated``) on the commit of its latest event."""
+    """Deprecate the artifact (``name@deprecated``) on the commit of its latest event, or
+    ``ref``'s. ``force`` writes a counter tag again (GTO: not with ``--simple true``)."""
     _check_name(name)
+    if force and simple:
+        raise RefusedError("--force and --simple true do not go together (as in GTO)")
     registry = load_registry(repo)
     artifact = _artifact(registry, name)
     if not force:
@@ -342,14 +376,47 @@ def deprecate(
             raise RefusedError(f"artifact {name!r} is not in the registry")
         if not artifact.is_active:
             raise RefusedError(f"artifact {name!r} was deprecated already")
-    commit = artifact.events_desc[0].commit if artifact and artifact.events_desc else None
-    commit = commit or _resolve(registry, "HEAD")
-    tag = _tag_name(registry, name, Event.DEPRECATION, not force)
+    if ref is not None:
+        commit = _resolve(registry, ref)
+    else:
+        latest = artifact.events_desc[0].commit if artifact and artifact.events_desc else None
+        commit = latest or _resolve(registry, "HEAD")
+    tag = _tag_name(registry, name, Event.DEPRECATION, False if force else simple, True)
     _create(registry, tag, commit, message or f"Deprecating artifact '{name}'")
-    return [tag]
+    return [Written(tag, "that deprecates artifact")]
 
 
-def push_tags(repo: Path | str, tags: list[str], remote: str = "origin") -> None:
+def tags_of(
+    repo: Path | str, name: str, version: str | None = None, stage: str | None = None
+) -> list[str]:
+    """The registry tags of the artifact, of one of its versions, or of that version's
+    ``stage``, oldest first: what ``deprecate --delete`` removes (GTO's rule)."""
+    _check_name(name)
+    registry = load_registry(repo)
+    artifact = _artifact(registry, name)
+    if artifact is None:
+        raise RefusedError(f"artifact {name!r} is not in the registry")
+    events = list(reversed(artifact.events_desc))
+    if version is not None:
+        _check_version(version)
+        if _named(artifact, version) is None:
+            raise RefusedError(f"version {version} of {name!r} is not registered")
+        events = [e for e in events if e.version == version]
+    if stage is not None:
+        events = [e for e in events if e.stage == stage]
+    return list(dict.fromkeys(e.tag for e in events if e.tag))
+
+
+def delete_tags(repo: Path | str, tags: list[str]) -> None:
+    """Delete these tags here (``deprecate --delete``, asked for by name); the remote's only
+    with ``--push``."""
+    for tag in tags:
+        git.run_git(Path(repo), "tag", "--delete", "--", tag)
+
+
+def push_tags(
+    repo: Path | str, tags: list[str], remote: str = "origin", delete: bool = False
+) -> None:
     """Push the new tags; a plain push, never forced, so nothing on the remote is overwritten.
 
     A tag the remote refuses (a protected tag, a hook, a name already taken by another tag)
@@ -366,7 +433,8 @@ def push_tags(repo: Path | str, tags: list[str], remote: str = "origin") -> None
     root = git.repo_root(Path(repo))
     pending = [f"refs/tags/{t}" for t in tags]
     for attempt in range(TAG_PUSH_ATTEMPTS):
-        results = push_plain(root, remote, [(ref, ref) for ref in pending], no_verify=True)
+        refspecs = [("" if delete else ref, ref) for ref in pending]
+        results = push_plain(root, remote, refspecs, no_verify=True)
         pending = [r.ref for r in results if r.status == "race"]
         if not pending:
             return
