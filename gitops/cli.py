@@ -19,6 +19,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("check-ref", "check_ref"),
     ("history", "history"),
     ("stages", "stages"),
+    ("doctor", "doctor"),
     ("register", "register"),
     ("assign", "assign"),
     ("deprecate", "deprecate"),
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     # The package's own version (gitops/__init__.py): no package metadata is read, so it is the
     # same for an installed wheel, an editable install and the source beside entrypoint.py.
     parser.add_argument("--version", action="version", version=f"gitops {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="say on stderr how long the command took"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, module in COMMANDS:
         command = importlib.import_module(f"gitops.commands.{module}")
@@ -105,7 +109,16 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 2
     try:
         module = importlib.import_module(f"gitops.commands.{MODULE_OF[args.command]}")
-        return module.run(args)
+        if not args.verbose:
+            return module.run(args)
+        import time
+
+        start = time.perf_counter()
+        try:
+            return module.run(args)
+        finally:
+            took = time.perf_counter() - start
+            print(f"debug: gitops {args.command} took {took:.3f} s", file=sys.stderr)
     except GitopsError as exc:  # UsageError too: text from files can hold anything
         from gitops.safetext import well_formed
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from deploy_fixtures import command_env, gitops, registry_repo
+from gitutil import Repo
 
 from gitops.cli import build_parser
 from gitops.jsonout import dumps
@@ -62,3 +66,27 @@ def test_no_command_reads_an_option_from_its_prefix(tmp_path: Path) -> None:
     assert "unrecognized arguments: --version -1" in result.stderr
     result = gitops(tmp_path, "show", "--versions-per", "2")
     assert result.returncode == 2 and "unrecognized arguments: --versions-per" in result.stderr
+
+
+def test_doctor_says_the_settings_and_the_problems(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    Repo(repo).commit()
+    (repo / ".gto").write_text("types: [model]\nstages: [staging, prod]\n")
+    done = gitops(repo, "doctor")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "types=['model']" in lines and "stages=['staging', 'prod']" in lines
+    assert lines[-1] == "✅  No issues found"
+    (repo / ".gto").write_text("stages: [staging, prod\n")
+    broken = gitops(repo, "doctor")
+    assert broken.returncode == 2 and "error: .gto:2: invalid YAML" in broken.stderr
+
+
+def test_verbose_says_how_long_on_stderr_only(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    Repo(repo).commit()
+    quiet = gitops(repo, "stages", "--json")
+    loud = subprocess.run([sys.executable, "-m", "gitops", "-v", "stages", "--json", "-r",
+                           str(repo)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert loud.stdout == quiet.stdout
+    assert re.fullmatch(r"debug: gitops stages took \d+\.\d{3} s\n", loud.stderr)
