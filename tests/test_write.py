@@ -624,6 +624,9 @@ WRITES = [
     [["register", "rf", "--ver", "v1.2.3"], ["deprecate", "rf"]],
     [["assign", "rf", "--stage", "prod"], ["deprecate", "rf", "v0.0.1", "prod", "--delete"]],
     [["register", "rf"], ["assign", "rf", "--stage", "dev"], ["deprecate", "rf", "--delete"]],
+    [["register", "a-rather-long-model-name-that-makes-the-line-wrap-at-eighty"],
+     ["assign", "a-rather-long-model-name-that-makes-the-line-wrap-at-eighty", "--stage",
+      "production-eu-west"]],
 ]  # fmt: skip
 
 

@@ -111,18 +111,23 @@ def report_written(args: argparse.Namespace, tags: list[str], deleted: bool = Fa
             for tag in tags:  # what was done here stays said, whatever the remote did
                 print(f"{'Deleted' if deleted else 'Created'} git tag '{tag}'")
             raise
+    from gitops.registry.gto_text import wrap
+
+    def say(line: str) -> None:  # GTO's console wraps what it says
+        sys.stdout.write(wrap(line) + "\n")
+
     how = " --delete " if deleted else " "
     for tag in tags:
         if deleted:
-            print(f"Deleted git tag '{tag}'")
+            say(f"Deleted git tag '{tag}'")
         else:
             says = getattr(tag, "says", "")
-            print(f"Created git tag '{tag}'" + (f" {says}" if says else ""))
+            say(f"Created git tag '{tag}'" + (f" {says}" if says else ""))
         if args.push:
-            print(f"Running `git push{how}{args.remote} {tag}`")
+            say(f"Running `git push{how}{args.remote} {tag}`")
             done = "deleted" if deleted else "pushed"
-            print(f"Successfully {done} git tag {tag} on remote.")
+            say(f"Successfully {done} git tag {tag} on remote.")
         else:
-            print("To push the changes upstream, run:")
-            print(f"    git push{how}{args.remote} {shlex.quote(tag)}")
+            say("To push the changes upstream, run:")
+            say(f"    git push{how}{args.remote} {shlex.quote(tag)}")
     return 0

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if value:
             print(str(value).rstrip("\r\n"))
     else:
+        from gitops.registry.gto_text import check_ref_line
         from gitops.registry.render import describe_event
 
-        print(describe_event(event))
+        print(check_ref_line(describe_event(event)))
     return 0

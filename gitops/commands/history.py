@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.commands._common import json_arg, print_json, print_warnings, repo_arg, retain
+from gitops.commands._common import print_json, print_warnings, repo_arg, retain
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="registry events, newest first")
     p.add_argument("name", nargs="?", help="only this artifact")
     repo_arg(p)
-    json_arg(p)
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print JSON exactly as GTO does")
+    shown.add_argument("--plain", action="store_true", help="the table without its frame")
     p.add_argument(
         "--asc", "--ascending", dest="ascending", action="store_true", help="oldest first"
     )
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(events)
     else:
-        from gitops.registry.render import history_table
+        from gitops.registry import gto_text
 
-        print(history_table(events))
+        print(gto_text.table(gto_text.history_rows(events), plain=args.plain))
     return 0

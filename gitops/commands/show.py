@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.commands._common import json_arg, print_json, print_warnings, repo_arg, retain
+from gitops.commands._common import print_json, print_warnings, repo_arg, retain
+
+COLUMNS = ("name", "version", "stage", "ref")  # GTO's one-column forms, a line per row
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="registry state, or the versions of one artifact")
     p.add_argument("name", nargs="?", help="artifact, or NAME#stage, NAME@latest, NAME@vX.Y.Z")
     repo_arg(p)
-    json_arg(p)
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print JSON exactly as GTO does")
+    shown.add_argument("--plain", action="store_true", help="the table without its frame")
+    for field in COLUMNS:
+        shown.add_argument(
+            f"--{field}", dest=f"show_{field}", action="store_true", help=f"only the {field}s"
+        )
     p.add_argument(
         "-d",
         "--all",
@@ -64,16 +72,24 @@ def run(args: argparse.Namespace) -> int:
         versions = views.show_versions(registry, args.name, opts)
         if args.json:
             print_json(versions)
-        else:
-            from gitops.registry.render import versions_table
+            return 0
+        from gitops.registry import gto_text
 
-            print(versions_table(registry, args.name, versions))
-        return 0
-    state = views.show_registry(registry, opts)
-    if args.json:
-        print_json(state)
+        artifact = registry.state.artifacts.get(name or "")
+        registered = artifact is None or artifact.is_registered
+        rows = gto_text.version_rows(versions, registered)
     else:
-        from gitops.registry.render import registry_table
+        state = views.show_registry(registry, opts)
+        if args.json:
+            print_json(state)
+            return 0
+        from gitops.registry import gto_text
 
-        print(registry_table(registry, state))
+        rows = gto_text.registry_rows(state, registry.stages)
+    field = next((f for f in COLUMNS if getattr(args, f"show_{f}")), None)
+    if field is not None:
+        for line in gto_text.column(rows, field):
+            print(line)
+        return 0
+    print(gto_text.table(rows, plain=args.plain))
     return 0
