@@ -112,7 +112,7 @@ def test_empty_repository_reads_as_empty_and_refuses_writes(tmp_path: Path) -> N
     empty = Repo(tmp_path / "empty")  # no commit yet
     shown = run("show", "--json", repo=empty)
     assert (shown.returncode, json.loads(shown.stdout), shown.stderr) == (0, {}, "")
-    assert run("history", repo=empty).stdout == "No registry events in this repository.\n"
+    assert run("history", repo=empty).stdout == "Nothing found in the current workspace\n"  # GTO
     for write in (["register", "churn"], ["assign", "churn", "--stage", "prod"]):
         assert_clean_error(run(*write, repo=empty), 2, "'HEAD' is not a commit")
 
@@ -365,7 +365,7 @@ def test_push_hint_quotes_tag_names_for_the_shell(repo: Repo) -> None:
     repo.commit()
     result = run("assign", "churn", "--stage", "prod", repo=repo)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "    git push origin churn@v0.0.1 'churn#prod#1'"
+    assert result.stdout.splitlines()[-1] == "    git push origin 'churn#prod#1'"
 
 
 # -- the installed command, one real process per kind of error ---------------------------------
