@@ -40,6 +40,15 @@ def json_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON exactly as GTO 1.10.1 does")
 
 
+def output_args(p: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """GTO's output forms of a table command, one at a time: ``--json`` or ``--plain`` (more
+    can be added to the group returned)."""
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print JSON exactly as GTO does")
+    shown.add_argument("--plain", action="store_true", help="the table without its frame")
+    return shown
+
+
 def push_args(p: argparse.ArgumentParser) -> None:
     """What every write command takes, as GTO does (``--simple``, ``--push``, ``-m``), and
     ``--remote`` (GTO pushes to origin only)."""

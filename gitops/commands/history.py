@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.commands._common import print_json, print_warnings, repo_arg, retain
+from gitops.commands._common import output_args, print_json, print_warnings, repo_arg, retain
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="registry events, newest first")
     p.add_argument("name", nargs="?", help="only this artifact")
     repo_arg(p)
-    shown = p.add_mutually_exclusive_group()
-    shown.add_argument("--json", action="store_true", help="print JSON exactly as GTO does")
-    shown.add_argument("--plain", action="store_true", help="the table without its frame")
+    output_args(p)
     p.add_argument(
         "--asc", "--ascending", dest="ascending", action="store_true", help="oldest first"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gitops.commands._common import print_json, print_warnings, repo_arg, retain
+from gitops.commands._common import output_args, print_json, print_warnings, repo_arg, retain
 
 COLUMNS = ("name", "version", "stage", "ref")  # GTO's one-column forms, a line per row
 
@@ -13,9 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="registry state, or the versions of one artifact")
     p.add_argument("name", nargs="?", help="artifact, or NAME#stage, NAME@latest, NAME@vX.Y.Z")
     repo_arg(p)
-    shown = p.add_mutually_exclusive_group()
-    shown.add_argument("--json", action="store_true", help="print JSON exactly as GTO does")
-    shown.add_argument("--plain", action="store_true", help="the table without its frame")
+    shown = output_args(p)
     for field in COLUMNS:
         shown.add_argument(
             f"--{field}", dest=f"show_{field}", action="store_true", help=f"only the {field}s"
