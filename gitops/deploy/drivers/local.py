@@ -51,6 +51,14 @@ class LocalDriver(Driver):
         try:
             archive = run_git(request.repo, "archive", "--format=tar", request.commit, "--", *paths)
         except GitopsError as exc:
+            tracked = dvc_tracked(request.repo, request.commit, request.path)
+            if tracked:
+                return DeployOutcome(
+                    False,
+                    f"{request.path} is tracked by DVC ({tracked}), not stored in Git: the local "
+                    "driver cannot fetch its bytes yet; deploy it with the command driver "
+                    f"(`dvc pull {request.path}` then copy), the previous version stays",
+                )
             return DeployOutcome(False, f"cannot read {request.path or 'files'}: {exc}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -119,3 +127,25 @@ def observe_dir(dest: Path) -> Observation:
         if paths
     ]
     return Observation("modified", version, "; ".join(parts))
+
+
+def dvc_tracked(repo: Path, commit: str, path: str | None) -> str | None:
+    """The DVC file that tracks ``path`` at ``commit`` (``path.dvc``, or a ``dvc.lock`` beside
+    or above it naming it as an output), if any: the reason it is not in Git."""
+    if not path:
+        return None
+    candidates = [f"{path}.dvc"]
+    parts = path.split("/")
+    candidates += ["/".join([*parts[:i], "dvc.lock"]) for i in range(len(parts) - 1, -1, -1)]
+    for candidate in candidates:
+        try:
+            text = run_git(repo, "cat-file", "blob", f"{commit}:{candidate}")
+        except GitopsError:
+            continue
+        if candidate.endswith(".dvc"):
+            return candidate
+        folder = candidate.rpartition("/")[0]
+        relative = path[len(folder) + 1 :] if folder else path
+        if f"path: {relative}".encode() in text:
+            return candidate
+    return None
