@@ -111,9 +111,7 @@ def build(sources: Sources, links: Links) -> dict[str, Any]:
         "head": registry.state.head,
         "stages": stages,
         "models": rows,
-        "environments": [
-            _environment_summary(sources, env, env_slugs[env]) for env in env_names
-        ],
+        "environments": [_environment_summary(sources, env, env_slugs[env]) for env in env_names],
         "conflicts": [str(c) for c in registry.state.conflicts.values()],
         "repo_url": links.repo_url,
     }
@@ -142,7 +140,7 @@ def _runs_in(sources: Sources) -> dict[str, list[dict[str, Any]]]:
 def _model_page(
     sources: Sources, links: Links, artifact: Artifact, row: dict[str, Any], stories: list[Any]
 ) -> dict[str, Any]:
-    versions = []
+    versions = []  # newest first (by SemVer, as ``gto show NAME`` lists them)
     for v in artifact.get_versions(active_only=False, include_non_explicit=True, sort="semver"):
         event = v.registrations[0] if v.registrations else v.authoring_event
         versions.append({

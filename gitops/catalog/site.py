@@ -47,8 +47,9 @@ def _pager(count: int, size: int, href: Callable[[int], str], current: int, labe
     pages = max(1, -(-count // size))
     return {
         "label": label,
-        "pages": [{"number": n, "href": href(n), "current": n == current}
-                  for n in range(1, pages + 1)],  # fmt: skip
+        "pages": [
+            {"number": n, "href": href(n), "current": n == current} for n in range(1, pages + 1)
+        ],  # fmt: skip
     }
 
 
@@ -116,6 +117,7 @@ def _render_all(catalog: dict[str, Any], out: Path, common: dict[str, Any]) -> l
         written.append(Path(rel))
 
     models = overview["models"]
+
     def index_name(n: int) -> str:
         return "index.html" if n == 1 else f"index-{n}.html"
 
@@ -129,14 +131,20 @@ def _render_all(catalog: dict[str, Any], out: Path, common: dict[str, Any]) -> l
 
     for page in catalog["models"].values():
         model = page["model"]
-        versions = page["versions"][::-1]  # newest first
+        versions = page["versions"]  # newest first
         charts = page["charts"]
         for s in charts["series"]:
             s["summary"] = chart_summary(charts["versions"], s["values"])
         chart_json = {
             "versions": charts["versions"],
-            "series": [{"label": f"{s['path']}:{s['metric']}", "direction": s["direction"],
-                        "values": s["values"]} for s in charts["series"]],  # fmt: skip
+            "series": [
+                {
+                    "label": f"{s['path']}:{s['metric']}",
+                    "direction": s["direction"],
+                    "values": s["values"],
+                }
+                for s in charts["series"]
+            ],  # fmt: skip
         }
 
         def vname(n: int, slug: str = model["slug"]) -> str:
@@ -160,6 +168,6 @@ def _render_all(catalog: dict[str, Any], out: Path, common: dict[str, Any]) -> l
                 put(f"models/{vname(number)}", "versions.html.j2", **context, page_number=number,
                     first=start + 1, last=min(start + PAGE, len(versions)))  # fmt: skip
 
-    for name, page in catalog["environments"].items():
+    for page in catalog["environments"].values():
         put(f"environments/{page['summary']['slug']}.html", "environment.html.j2", **page)
     return written
