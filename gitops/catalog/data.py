@@ -151,7 +151,7 @@ def _model_page(
             "tag_url": links.tag(event.tag or ""),
             "created_at": _time(event),
             "author": event.author,
-            "stages": [s.stage for s in v.active_vstages(ascending=True)],
+            "stages": [s for s, held in row["stages"].items() if held == v.version],
             "active": v.is_active,
             "registered": v.is_registered,
         })  # fmt: skip
