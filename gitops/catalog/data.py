@@ -7,6 +7,7 @@ says how many there were, so a page can tell what it left out and link to the re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -20,9 +21,9 @@ if TYPE_CHECKING:
     from gitops.registry.state import Artifact, RegistryEvent
 
 SCHEMA = 1
-PAGE = 100  # versions per page of a model
-EVENTS = 100  # registry events on a model page (newest first)
-STORIES = 50  # audit stories on a model page
+PAGE = 50  # versions per page of a model
+EVENTS = 30  # registry events on a model page (newest first)
+STORIES = 25  # audit stories on a model page
 DEPLOYS = 50  # deploy records on an environment page
 MAX_CHARTS = 12  # metrics charted per model
 MAX_METRIC_ROWS = 200  # metrics in a model's table of latest values
@@ -37,6 +38,7 @@ HEALTH = {  # a deploy record's status -> what the catalog says of the environme
 _UNSAFE = re.compile(r"[^a-z0-9-]")
 
 
+@functools.cache
 def slug(name: str) -> str:
     """A file name for an artifact or environment: lower-case letters, digits and dashes, with a
     digest of the name when anything had to change (``Churn`` and ``churn`` are two files)."""
@@ -106,17 +108,24 @@ def build(sources: Sources, links: Links) -> dict[str, Any]:
         }
         rows.append(row)
         models[name] = _model_page(sources, links, artifact, row, stories_of.get(name, []))
+    actions = _by_environment(sources)
+    summaries = [
+        _environment_summary(sources, env, env_slugs[env], actions.get(env, []))
+        for env in env_names
+    ]
     overview = {
         "schema": SCHEMA,
         "head": registry.state.head,
         "stages": stages,
         "models": rows,
-        "environments": [_environment_summary(sources, env, env_slugs[env]) for env in env_names],
+        "environments": summaries,
         "conflicts": [str(c) for c in registry.state.conflicts.values()],
         "repo_url": links.repo_url,
     }
-    environments = {env: _environment_page(sources, links, env, env_slugs[env])
-                    for env in env_names}  # fmt: skip
+    environments = {
+        s["name"]: _environment_page(sources, links, s, actions.get(s["name"], []))
+        for s in summaries
+    }
     return {"overview": overview, "models": models, "environments": environments}
 
 
@@ -303,13 +312,20 @@ def _deployed(entry: Deployed, links: Links) -> dict[str, Any]:
     }
 
 
-def _environment_summary(sources: Sources, env: str, env_slug: str) -> dict[str, Any]:
+def _by_environment(sources: Sources) -> dict[str, list[Any]]:
+    """The plan's actions of each environment, in one pass."""
+    out: dict[str, list[Any]] = {}
+    for action in sources.plan.actions if sources.plan is not None else []:
+        out.setdefault(action.environment, []).append(action)
+    return out
+
+
+def _environment_summary(
+    sources: Sources, env: str, env_slug: str, actions: list[Any]
+) -> dict[str, Any]:
     assert sources.config is not None
     settings = sources.config.environments[env]
     deployed = sources.state.deployed(env) if sources.state is not None else {}
-    actions = sources.plan.for_environment(env) if sources.plan is not None else []
-    drifted = [a for a in (sources.plan.actions if sources.plan else [])
-               if a.environment == env and a.drift]  # fmt: skip
     statuses = [e.status for e in deployed.values()]
     health = "unknown"
     if statuses:
@@ -322,12 +338,15 @@ def _environment_summary(sources: Sources, env: str, env_slug: str) -> dict[str,
         "driver": settings.deploy.driver,
         "running": len([e for e in deployed.values() if e.version is not None]),
         "health": health,
-        "changes": len(actions),
-        "drift": len(drifted),
+        "changes": len([a for a in actions if a.is_change]),
+        "drift": len([a for a in actions if a.drift]),
     }
 
 
-def _environment_page(sources: Sources, links: Links, env: str, env_slug: str) -> dict[str, Any]:
+def _environment_page(
+    sources: Sources, links: Links, summary: dict[str, Any], actions: list[Any]
+) -> dict[str, Any]:
+    env = summary["name"]
     state = sources.state
     known = sources.registry.state.artifacts
 
@@ -362,14 +381,15 @@ def _environment_page(sources: Sources, links: Links, env: str, env_slug: str) -
             "observed": a.observed,
             "held": a.held,
         }
-        for a in (sources.plan.actions if sources.plan is not None else [])
-        if a.environment == env
+        for a in actions
+        if a.kind != "in-sync" or a.drift or a.waiting or not a.observed
     ]
     return {
-        "summary": _environment_summary(sources, env, env_slug),
+        "summary": summary,
         "running": running,
         "deploys": records[:DEPLOYS],
         "deploys_total": len(records),
         "rollbacks": len([r for r in records if r["status"] == "rolled-back"]),
-        "plan": plan,
+        "plan": plan,  # what is not simply in sync
+        "in_sync": len(actions) - len(plan),
     }

@@ -23,10 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from gitops.catalog.data import PAGE
 from gitops.errors import UsageError
 
 MODELS_PER_PAGE = 500
+NAV_ENVIRONMENTS = 12  # environments linked from every page's header
 HERE = Path(__file__).parent
 MARKER = "catalog.json"  # a folder holding it is a site we built: it may be replaced
 
@@ -34,13 +37,42 @@ MARKER = "catalog.json"  # a folder holding it is a site we built: it may be rep
 def _environment() -> Any:
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # every template is HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=False,
     )
+    # Python helpers, not Jinja macros: a page calls them thousands of times on a big registry
+    env.globals.update(link=link, code_link=code_link, badge=badge)
+    env.filters["when"] = when
+    return env
+
+
+def link(url: str, text: str) -> Markup:
+    """``text`` as a link to ``url``, or as text when there is no URL; both escaped."""
+    if not url:
+        return escape(text)
+    return Markup(f'<a href="{escape(url)}">{escape(text)}</a>')
+
+
+def code_link(url: str, text: str) -> Markup:
+    if not url:
+        return Markup(f"<code>{escape(text)}</code>")
+    return Markup(f'<a href="{escape(url)}"><code>{escape(text)}</code></a>')
+
+
+def badge(word: str) -> Markup:
+    """A status word in a coloured pill; the word itself says it (never colour alone)."""
+    kind = escape(word.replace(" ", "-"))
+    return Markup(f'<span class="badge badge-{kind}">{escape(word)}</span>')
+
+
+def when(iso: str) -> str:
+    """An ISO time as people read it in a table: ``2026-01-01 06:00`` (the ``datetime``
+    attribute keeps the whole value)."""
+    return iso[:16].replace("T", " ")
 
 
 def _pager(count: int, size: int, href: Callable[[int], str], current: int, label: str) -> dict:
@@ -80,7 +112,7 @@ def write_site(catalog: dict[str, Any], out: Path, common: dict[str, Any]) -> li
     try:
         pages = _render_all(catalog, tmp, common)
         _copy_static(tmp / "static")
-        (tmp / MARKER).write_text(json.dumps(catalog["overview"], indent=1) + "\n")
+        (tmp / MARKER).write_text(json.dumps(catalog["overview"]) + "\n")  # C encoder: no indent
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             out.rename(old)
@@ -105,6 +137,8 @@ def _render_all(catalog: dict[str, Any], out: Path, common: dict[str, Any]) -> l
     env = _environment()
     overview = catalog["overview"]
     nav = [{"name": e["name"], "slug": e["slug"]} for e in overview["environments"]]
+    if len(nav) > NAV_ENVIRONMENTS:
+        nav = []  # too many for a header: the overview lists them all
     base = {**common, "nav_environments": nav}
     written: list[Path] = []
 
