@@ -56,3 +56,22 @@ def test_gitlab_links_to_the_project(tmp_path: Path, origin: Origin) -> None:
     page = (ws / ".gitops" / "catalog" / "models" / "churn.html").read_text()
     assert 'href="https://gitlab.example.com/acme/models/-/tags/churn%23prod%231"' in page
     assert 'href="https://gitlab.example.com/acme/models/-/commit/' in page
+
+
+def test_the_pages_workflow_has_the_minimal_grants_and_triggers() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    doc = yaml.safe_load((root / "workflows" / "catalog-pages.yml").read_text())
+    triggers = doc[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["push"] == {"tags": ["**"]} and triggers["schedule"]
+    assert doc["permissions"] == {"contents": "read"}
+    build, deploy = doc["jobs"]["build"], doc["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    [gitops] = [s for s in build["steps"] if s.get("id") == "gitops"]
+    assert gitops["with"] == {"command": "catalog"}
+    [upload] = [s for s in build["steps"] if "upload-pages-artifact" in s.get("uses", "")]
+    assert upload["with"]["path"] == "${{ steps.gitops.outputs.catalog }}"
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
