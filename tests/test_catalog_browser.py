@@ -246,3 +246,47 @@ def test_screenshots(server: str, browser: Browser, tmp_path: Path) -> None:
             assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         shot.close()
+
+
+CONTRAST = """(() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = c => {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const worst = {};
+  for (const e of document.querySelectorAll(
+      'body, h1, h2, th, td, a, code, .lead, .desc, .small, .badge, .filter-count, footer p')) {
+    if (!e.textContent.trim() || e.offsetParent === null) continue;
+    const [l1, l2] = [lum(rgb(getComputedStyle(e).color)), lum(background(e))];
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const key = e.tagName + (e.className ? '.' + e.className.split(' ')[0] : '');
+    worst[key] = Math.min(worst[key] || 99, ratio);
+  }
+  return worst;
+})()"""
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_text_contrast_is_wcag_aa(server: str, site: Path, browser: Browser, dark: bool) -> None:
+    """Every kind of text on every page, against its real background: at least 4.5:1."""
+    tab = browser.page(dark=dark)
+    try:
+        for rel in _pages(site):
+            tab.goto(server + rel)
+            ratios = tab.js(CONTRAST)
+            assert ratios, rel
+            low = {k: round(v, 2) for k, v in ratios.items() if v < 4.5}
+            assert not low, f"{rel}: {low}"
+    finally:
+        tab.close()
