@@ -346,3 +346,18 @@ def test_the_vendored_chart_library_is_the_pinned_one() -> None:
     pinned = re.search(r"version \*\*([0-9.]+)\*\*", (folder / "VENDOR.md").read_text())
     assert pinned is not None and f"(v{pinned.group(1)})" in first
     assert "MIT License" in (folder / "LICENSE").read_text()
+
+
+def test_in_gitlab_ci_the_links_are_the_projects(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `pages` job of the README: `gitops catalog --out public`, no --repo-url."""
+    repo.tag("solo@v1.0.0", repo.commit())
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("CI_SERVER_URL", "https://gitlab.example.com")
+    monkeypatch.setenv("CI_PROJECT_PATH", "group/models")
+    monkeypatch.setenv("CI_PROJECT_DIR", str(repo.path))
+    out = tmp_path / "public"
+    assert main(["catalog", "-r", str(repo.path), "-o", str(out)]) == 0
+    page = (out / "models" / "solo.html").read_text()
+    assert 'href="https://gitlab.example.com/group/models/-/tags/solo%40v1.0.0"' in page
