@@ -31,6 +31,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("promote", "promote"),
     ("audit", "audit"),
     ("check-policy", "check_policy"),
+    ("catalog", "catalog"),
     ("schema", "schema"),
     ("action", "action"),
     ("demo", "demo"),

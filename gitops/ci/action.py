@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from gitops.registry.moves import Changes
     from gitops.report.model import Report
 
-COMMANDS = ("auto", "moves", "plan", "apply", "reconcile", "promote")
+COMMANDS = ("auto", "moves", "plan", "apply", "reconcile", "promote", "catalog")
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off")
 
@@ -114,6 +114,7 @@ class RunRecord:
     step: DeployStep | None = None
     comment_url: str = ""
     pr_url: str = ""  # the promotion PR/MR (command promote)
+    catalog: str = ""  # the site's folder (command catalog), relative to the workspace
     merged: Merged | None = None  # the promotion requests a push to the default branch landed
     config_file: str = "gitops.yaml"
     proposals: str = "[]"  # automatic proposals: JSON list of their PR/MR URLs
@@ -147,6 +148,10 @@ def run(env: Mapping[str, str] | None = None) -> int:
             from gitops.ci import promote_step
 
             promote_step.checkout_and_run(ctx, inputs, repo, reporter, record, env)
+        elif inputs.command == "catalog":
+            from gitops.catalog import ci_step
+
+            ci_step.checkout_and_run(ctx, inputs, repo, reporter, record, env)
         else:
             _run(ctx, inputs, repo, reporter, record, env)
     except YamlFileError as exc:
@@ -425,6 +430,7 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         values |= deploy_outputs(record.step)
         values["comment-url"] = record.comment_url
         values["pr-url"] = record.pr_url
+        values["catalog"] = record.catalog
         values["proposals"] = record.proposals
         values["report"] = record.report_outputs.get("report", "")
         values["report-json"] = record.report_outputs.get("report-json", "")

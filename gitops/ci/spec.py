@@ -28,7 +28,7 @@ INPUTS: tuple[Input, ...] = (
         "What to run: `auto` decides from the event (tag push: stage moves and deploy; "
         "pull/merge request: report; schedule: reconcile), or `moves`, `plan`, `apply`, "
         "`reconcile`, `promote` (open or update the promotion PR/MR of `name`, `version`, "
-        "`stage`).",
+        "`stage`), `catalog` (build the model catalog site: output `catalog`).",
     ),
     Input("config", "gitops.yaml", "Path of the gitops configuration file, relative to the repo."),
     Input(
@@ -73,6 +73,11 @@ OUTPUTS: tuple[Output, ...] = (
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
     Output("pr-url", "URL of the promotion PR/MR opened or updated (`command: promote`)."),
+    Output(
+        "catalog",
+        "Folder of the model catalog site (`command: catalog`), relative to the workspace: "
+        "the folder to publish to Pages.",
+    ),
     Output(
         "proposals",
         "JSON list of the URLs of the promotion PRs/MRs the scheduled reconcile proposed "

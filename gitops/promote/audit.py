@@ -143,9 +143,11 @@ def stories(
             changes.append(_story(event, requests))
     changes.sort(key=lambda c: (_at(c.tagged_at), c.tag))  # oldest first, to place deploys
     placed: dict[int, list[DeployRecord]] = {}
+    indexes: dict[tuple[str, str, str], list[int]] = {}  # one pass, not one per deploy record
+    for i, c in enumerate(changes):
+        indexes.setdefault((c.stage, c.artifact, c.version), []).append(i)
     for stage, artifact, version, record in _deploy_records(config, state, name):
-        same = [i for i, c in enumerate(changes)
-                if (c.stage, c.artifact, c.version) == (stage, artifact, version)]  # fmt: skip
+        same = indexes.get((stage, artifact, version), [])
         if not same:
             continue
         before = [i for i in same if _at(changes[i].tagged_at) <= _at(record.at)]
