@@ -62,7 +62,10 @@ def test_apply_runs_the_command_with_the_facts(tmp_path: Path) -> None:
     )
     assert churn_prod["GITOPS_VERSION"] == "v1.0.0"
     assert churn_prod["GITOPS_COMMIT"] == repo.rev("churn@v1.0.0")
-    assert churn_prod["GITOPS_PATH"] == "models/churn.pkl"
+    # the version's own files, fetched for the command (not the work tree's)
+    assert Path(churn_prod["GITOPS_PATH"]).is_absolute()
+    assert churn_prod["GITOPS_PATH"].endswith("/models/churn.pkl")
+    assert churn_prod["GITOPS_SOURCE"] == "git" and churn_prod["GITOPS_URL"] == ""
     assert churn_prod["GITOPS_STAGE"] == "prod"
     assert churn_prod["GITOPS_PREVIOUS_VERSION"] == ""
     assert state.live("prod", "churn").version == "v1.0.0"

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gitops.artifacts.fetch import FetchCache
 from gitops.config import Environment, GitopsConfig
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
 from gitops.deploy.drivers.command import TAIL_LINES
@@ -118,6 +119,7 @@ class Applier:
         self.forge = forge  # for drivers that open pull requests (manifest, mode: pr)
         self.info = artifact_info(registry)  # read once, not once per environment
         self.results: list[Result] = []  # as they come: a run that fails later still has them
+        self.fetches = FetchCache(registry.root)  # each version's bytes fetched once per run
         self._print = threading.Lock()  # one deploy's output group at a time in the log
         self._live_output = True  # stream output as it comes (one deploy at a time)
 
@@ -141,6 +143,7 @@ class Applier:
                         results.extend(env_results)
             return results
         finally:
+            self.fetches.close()
             if not self.dry_run:
                 self._unlock(busy)
 
@@ -266,6 +269,7 @@ class Applier:
             run_url=self.run.run_url,
             action=verb,
             on_output=on_output,
+            fetches=self.fetches,
         )
 
     def _do(self, env: Environment, name: str, driver: Driver, action: Action) -> Result:

@@ -15,6 +15,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from gitops.artifacts.fetch import FetchCache, Fetched, process_fetches
+from gitops.artifacts.resolve import Source
+from gitops.errors import GitopsError
+
 
 class DriverSettings(BaseModel):
     """Base of every driver's settings model: unknown keys are errors (typos show up)."""
@@ -42,6 +46,22 @@ class DeployRequest:
     # Where a driver sends what its process prints, line by line, as it prints it: ("stdout" or
     # "stderr", line). The applier masks secrets and logs it; None: nobody listens.
     on_output: Callable[[str, str], None] | None = field(default=None, compare=False, repr=False)
+    # The run's resolver and fetcher of artifact bytes: one fetch per version per run, however
+    # many environments deploy it. None (a request made outside a run): one for the process.
+    fetches: FetchCache | None = field(default=None, compare=False, repr=False)
+
+    def source(self) -> Source:
+        """Where this version's bytes are (Git, or a DVC remote) and how big they are."""
+        if self.commit is None:
+            raise GitopsError(f"{self.artifact}: no version to look up")
+        return self._fetches().source(self.artifact, self.path, self.commit)
+
+    def fetch(self) -> Fetched:
+        """This version's bytes in a folder the run owns: read them, do not change them."""
+        return self._fetches().get(self.source())
+
+    def _fetches(self) -> FetchCache:
+        return self.fetches if self.fetches is not None else process_fetches(self.repo)
 
     @property
     def verb(self) -> str:

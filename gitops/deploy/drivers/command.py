@@ -20,6 +20,7 @@ from typing import IO
 
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
 from gitops.deploy.drivers.settings import CommandSettings
+from gitops.errors import GitopsError
 from gitops.text import shorten
 
 TAIL_LINES = 50  # lines of each stream kept in the result and the record
@@ -126,9 +127,13 @@ class CommandDriver(Driver):
         if request.dry_run:
             return DeployOutcome(True, f"would run {argv[0]} for {request.version}")
         timeout = self.settings.timeout or request.timeout
+        try:
+            facts = self._facts(request)
+        except GitopsError as exc:
+            return DeployOutcome(False, f"{exc}; {argv[0]} was not run")
         result = run_streaming(
             argv,
-            {**self.settings.env, **request.env_vars()},
+            {**self.settings.env, **facts},
             request.repo / self.settings.cwd,
             timeout,
             request.on_output,
@@ -141,3 +146,21 @@ class CommandDriver(Driver):
         return DeployOutcome(
             False, f"{argv[0]} {describe_exit(result.code, timeout)}{said}", details
         )
+
+    def _facts(self, request: DeployRequest) -> dict[str, str]:
+        """``GITOPS_*``, with the version's files fetched and ``GITOPS_PATH`` pointing at them
+        (``fetch: true``), and where DVC keeps them (``GITOPS_URL``)."""
+        assert isinstance(self.settings, CommandSettings)
+        facts = request.env_vars() | {"GITOPS_SOURCE": "", "GITOPS_URL": ""}
+        if request.version is None or request.commit is None or not request.path:
+            return facts
+        if self.settings.fetch:
+            fetched = request.fetch()
+            source = fetched.source
+            facts["GITOPS_PATH"] = str(fetched.path)
+        else:
+            try:
+                source = request.source()
+            except GitopsError:
+                return facts  # not fetching: the command may know better where its bytes are
+        return facts | {"GITOPS_SOURCE": source.kind, "GITOPS_URL": source.url}

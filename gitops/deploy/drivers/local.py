@@ -9,18 +9,17 @@ every file, so ``observe`` finds a hand-edited model (its bytes changed) and a d
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 
+from gitops.artifacts.fetch import ORIGINS, copy_into, fetch
+from gitops.artifacts.resolve import DVC, human_size
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, Observation
 from gitops.deploy.drivers.settings import LocalSettings
 from gitops.errors import GitopsError
-from gitops.registry.git import run_git
 
 MARKER_FILE = ".gitops-deployed.json"
 
@@ -47,23 +46,18 @@ class LocalDriver(Driver):
                 shutil.rmtree(dest)
             return DeployOutcome(True, f"removed {dest}")
         assert request.commit is not None
-        paths = [request.path] if request.path else []
-        try:
-            archive = run_git(request.repo, "archive", "--format=tar", request.commit, "--", *paths)
-        except GitopsError as exc:
-            tracked = dvc_tracked(request.repo, request.commit, request.path)
-            if tracked:
-                return DeployOutcome(
-                    False,
-                    f"{request.path} is tracked by DVC ({tracked}), not stored in Git: the local "
-                    "driver cannot fetch its bytes yet; deploy it with the command driver "
-                    f"(`dvc pull {request.path}` then copy), the previous version stays",
-                )
-            return DeployOutcome(False, f"cannot read {request.path or 'files'}: {exc}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(staging, filter="data")  # no absolute paths, links out or devices
+        try:
+            source = request.source()
+            if source.kind == DVC:
+                fetched = request.fetch()  # once per run, however many environments
+                copy_into(fetched, staging)
+            else:
+                fetched = fetch(request.repo, source, staging)
+        except (GitopsError, OSError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            return DeployOutcome(False, f"{exc}; the previous version stays")
         marker = {
             "artifact": request.artifact,
             "version": request.version,
@@ -77,7 +71,12 @@ class LocalDriver(Driver):
             dest.rename(old)
         staging.rename(dest)
         shutil.rmtree(old, ignore_errors=True)
-        return DeployOutcome(True, f"wrote {request.version} into {dest}", {"dir": str(dest)})
+        return DeployOutcome(
+            True,
+            f"wrote {request.version} into {dest} ({fetched.files} files, "
+            f"{human_size(fetched.bytes)}, from {ORIGINS[fetched.origin]})",
+            {"dir": str(dest), "origin": fetched.origin},
+        )
 
     def observe(self, repo: Path, environment: str, artifact: str) -> Observation:
         return observe_dir(target_dir(self.base(repo), environment, artifact))
@@ -127,25 +126,3 @@ def observe_dir(dest: Path) -> Observation:
         if paths
     ]
     return Observation("modified", version, "; ".join(parts))
-
-
-def dvc_tracked(repo: Path, commit: str, path: str | None) -> str | None:
-    """The DVC file that tracks ``path`` at ``commit`` (``path.dvc``, or a ``dvc.lock`` beside
-    or above it naming it as an output), if any: the reason it is not in Git."""
-    if not path:
-        return None
-    candidates = [f"{path}.dvc"]
-    parts = path.split("/")
-    candidates += ["/".join([*parts[:i], "dvc.lock"]) for i in range(len(parts) - 1, -1, -1)]
-    for candidate in candidates:
-        try:
-            text = run_git(repo, "cat-file", "blob", f"{commit}:{candidate}")
-        except GitopsError:
-            continue
-        if candidate.endswith(".dvc"):
-            return candidate
-        folder = candidate.rpartition("/")[0]
-        relative = path[len(folder) + 1 :] if folder else path
-        if f"path: {relative}".encode() in text:
-            return candidate
-    return None

@@ -14,6 +14,7 @@ import re
 import string
 from typing import TYPE_CHECKING
 
+from gitops.artifacts.resolve import GIT
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, DriverSettings
 from gitops.deploy.drivers.settings import PLACEHOLDERS, ManifestSettings
 from gitops.deploy.gitwrite import GitWriter, Rejected
@@ -33,6 +34,24 @@ def render(template: str, facts: dict[str, str]) -> str:
     """The template with its (checked) placeholders filled; nothing else is evaluated."""
     parts = string.Formatter().parse(template)
     return "".join(text + (facts[name] if name is not None else "") for text, name, _, _ in parts)
+
+
+def _uses_url(templates: dict[str, str], message: str) -> bool:
+    return any("{url}" in t for t in (*templates.values(), message))
+
+
+def remote_url(request: DeployRequest) -> str:
+    """``{url}``: where the version's bytes are in their DVC remote; an error for an artifact
+    kept in Git or with no remote (a template that needs the URL cannot be filled)."""
+    source = request.source()
+    if not source.url:
+        where = "is stored in Git" if source.kind == GIT else "has no object URL of its own"
+        if source.kind != GIT and not source.remote:
+            where = "has no DVC remote configured"
+        raise GitopsError(
+            f"{{url}}: {source.path or request.artifact} {where} at {request.version}"
+        )
+    return source.url
 
 
 def pr_branch(environment: str, artifact: str) -> str:
@@ -74,7 +93,12 @@ class ManifestDriver(Driver):
         templates = self.s.set if request.version is not None else self.s.remove
         if templates is None:
             return DeployOutcome(True, f"nothing to remove for a manifest ({self.s.file} kept)")
-        facts = {name: str(getattr(request, name) or "") for name in PLACEHOLDERS}
+        facts = {name: str(getattr(request, name, "") or "") for name in PLACEHOLDERS}
+        if request.version is not None and _uses_url(templates, self.s.message):
+            try:
+                facts["url"] = remote_url(request)
+            except GitopsError as exc:
+                return DeployOutcome(False, str(exc))
         values = {path: render(template, facts) for path, template in templates.items()}
         subject = render(self.s.message if request.version else REMOVE_MESSAGE, facts).strip()
         message = f"{subject}\n\n{_facts_text(request)}\n"

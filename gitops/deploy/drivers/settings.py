@@ -19,7 +19,16 @@ from pydantic import ConfigDict, Field, field_validator
 from gitops.deploy.drivers.base import DriverSettings
 
 # manifest: the facts a template may name
-PLACEHOLDERS = ("artifact", "version", "commit", "stage", "environment", "path", "previous_version")
+PLACEHOLDERS = (
+    "artifact",
+    "version",
+    "commit",
+    "stage",
+    "environment",
+    "path",
+    "previous_version",
+    "url",  # the version's object in its DVC remote (gitops.artifacts.resolve.Source.url)
+)
 # webhook: headers gitops sets itself (and every x-gitops-* header)
 RESERVED = {"content-type", "content-length", "host"}
 
@@ -51,7 +60,15 @@ class CommandSettings(_Settings):
     run: list[str] = Field(
         description="The command as an argv list, never a shell string: [./deploy.sh, --fast]. "
         "It gets GITOPS_ENVIRONMENT, GITOPS_ARTIFACT, GITOPS_STAGE, GITOPS_VERSION, "
-        "GITOPS_COMMIT, GITOPS_PATH, GITOPS_PREVIOUS_VERSION, GITOPS_ACTION and GITOPS_RUN_URL."
+        "GITOPS_COMMIT, GITOPS_PATH, GITOPS_PREVIOUS_VERSION, GITOPS_ACTION, GITOPS_RUN_URL, "
+        "GITOPS_SOURCE (git or dvc) and GITOPS_URL (the object in the DVC remote)."
+    )
+    fetch: bool = Field(
+        True,
+        description="Fetch the version's files (from Git, or DVC's cache or remote) before "
+        "the command runs, and point GITOPS_PATH at them (absolute). false: GITOPS_PATH is "
+        "the artifact's path in the repository, and nothing is fetched (the command gets the "
+        "bytes itself, e.g. from GITOPS_URL).",
     )
     env: dict[str, str] = Field(
         default_factory=dict, description="More environment variables for the command."
@@ -145,7 +162,8 @@ def check_template(template: str) -> str:
 
 
 _TEMPLATES = "Templates may use {artifact} {version} {commit} {stage} {environment} {path} " + (
-    "{previous_version}."
+    "{previous_version} {url} (the version's object in its DVC remote: a file output's object, "
+    "a folder's .dir manifest)."
 )
 
 

@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -26,6 +27,7 @@ import requests
 from gitops import __version__
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver
 from gitops.deploy.drivers.settings import WebhookSettings
+from gitops.errors import GitopsError
 
 USER_AGENT = f"gitops-ml/{__version__} (webhook)"
 SNIPPET = 500  # characters of the receiver's answer kept in the record
@@ -58,6 +60,17 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+def _source(request: DeployRequest) -> dict[str, Any] | None:
+    """Where the version's bytes are (``url``: its object in the DVC remote), so the receiver
+    can fetch them itself; None for a removal or a path neither Git nor DVC has."""
+    if request.version is None or request.commit is None:
+        return None
+    try:
+        return request.source().to_json()
+    except GitopsError:
+        return None
+
+
 class _Failed(Exception):
     """The delivery cannot start (a variable is missing): report it."""
 
@@ -75,8 +88,9 @@ class WebhookDriver(Driver):
         secrets = [v for v in (parts.password, parts.query) if v]  # kept out of messages too
         try:
             headers = self._headers(secrets)
+            facts = request.to_json() | {"source": _source(request)}
             body = json.dumps(
-                request.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+                facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False
             ).encode("utf-8")
             if self.settings.secret_env:
                 secret = self._env(self.settings.secret_env, "the webhook secret", secrets)

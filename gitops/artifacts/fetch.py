@@ -1,0 +1,277 @@
+"""An artifact's bytes at a version, in a new folder: from Git, or with DVC's own machinery.
+
+DVC-tracked bytes come through ``dvc.api.DVCFileSystem`` at the version's commit: DVC reads
+its files and config from Git at that commit (no checkout), takes the local cache when it has
+the objects and the remote otherwise (the output's ``remote:`` or the default), with
+credentials the way DVC takes them (its config, ``config.local``, the cloud's variables). Only
+this artifact's objects are read, file by file, streamed to disk. DVC does not check what a
+remote sends, so every file is checked here against the md5 DVC recorded, with DVC's hashing.
+
+``dvc`` is an optional extra: it is imported only when a DVC-tracked artifact is fetched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops.artifacts.resolve import DVC, GIT, Source, Want, resolve_many
+from gitops.errors import GitopsError, UsageError
+from gitops.registry.git import run_git
+from gitops.text import shorten
+
+EXTRA_MISSING = (
+    "{path} is tracked by DVC: install gitops-ml[dvc] (with the plugin of its remote's kind, "
+    "e.g. dvc-s3), or use the gitops DVC image (uses: gitops-ml/gitops/dvc@v1)"
+)
+
+
+ORIGINS = {
+    "git": "Git",
+    "cache": "DVC's cache",
+    "remote": "the DVC remote",
+    "cache+remote": "DVC's cache and remote",
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ``fetch`` put under ``root``: the artifact at its path from the repository's root."""
+
+    source: Source
+    root: Path
+    files: int
+    bytes: int
+    origin: str  # "git", "cache" (DVC's local cache), "remote", "cache+remote"
+
+    @property
+    def path(self) -> Path:
+        """The artifact's own file or folder."""
+        return self.root / self.source.path if self.source.path else self.root
+
+
+def fetch(repo: Path, source: Source, dest: Path) -> Fetched:
+    """Put ``source``'s files under ``dest`` (a new or empty folder) at their path from the
+    repository's root, as ``git archive`` lays them out: ``dest/models/churn.pkl``.
+
+    A failure is a GitopsError naming the file and the remote; ``dest`` may then hold part of
+    the files, and the caller deletes it: nothing here is ever swapped into an environment.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    if source.kind == GIT:
+        return _fetch_git(repo, source, dest)
+    return _fetch_dvc(repo, source, dest)
+
+
+def _fetch_git(repo: Path, source: Source, dest: Path) -> Fetched:
+    paths = [source.path] if source.path else []
+    archive = run_git(repo, "archive", "--format=tar", source.commit, "--", *paths)
+    files = size = 0
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                files += 1
+                size += member.size
+        tar.extractall(dest, filter="data")  # no absolute paths, links out or devices
+    return Fetched(source, dest, files, size, GIT)
+
+
+def dvc_api() -> Any:
+    """``dvc.api``, or the error that says which extra to install."""
+    try:
+        import dvc.api
+    except ImportError:
+        return None
+    return dvc.api
+
+
+def _fetch_dvc(repo: Path, source: Source, dest: Path) -> Fetched:
+    api = dvc_api()
+    if api is None:
+        raise UsageError(EXTRA_MISSING.format(path=source.path))
+    where = _where(source)
+    target = dest / source.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fs = api.DVCFileSystem(str(repo), rev=source.commit, subrepos=bool(source.project))
+        expected = _expected(fs, source)
+        origin = _origin(fs, source, expected)
+        if source.is_dir:
+            if expected:  # into a folder that does not exist yet: fsspec's `cp -r` rule
+                fs.get(source.path, str(target), recursive=True)
+            target.mkdir(exist_ok=True)
+        else:
+            fs.get_file(source.path, str(target))
+    except FileNotFoundError as exc:
+        name = exc.filename or str(exc).rpartition(":")[2].strip(" '")
+        raise GitopsError(
+            f"{name or source.path} at {source.commit[:12]}: the object is in neither DVC's "
+            f"cache nor {where} (was it pushed? `dvc push` at that commit)"
+        ) from None
+    except GitopsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a remote's client fails in its own ways
+        said = shorten(" ".join(f"{type(exc).__name__}: {exc}".split()), 300)
+        raise GitopsError(f"cannot fetch {source.path} from {where}: {said}") from None
+    files, size = _verify(target, expected, source)
+    return Fetched(source, dest, files, size, origin)
+
+
+def _where(source: Source) -> str:
+    if source.remote:
+        return f"DVC remote {source.remote} ({source.remote_url})"
+    return "any DVC remote (none is configured)"
+
+
+def _expected(fs: Any, source: Source) -> dict[str, str]:
+    """``path under the artifact ("" for a file) -> md5`` as DVC recorded it."""
+    if not source.is_dir:
+        md5 = source.md5 if source.output == source.path else fs.info(source.path)["md5"]
+        return {"": str(md5)}
+    found = fs.find(source.path, detail=True)
+    prefix = source.path.rstrip("/") + "/"
+    return {
+        name[len(prefix) :]: str(info["md5"])
+        for name, info in found.items()
+        if info.get("type") == "file"
+    }
+
+
+def _origin(fs: Any, source: Source, expected: dict[str, str]) -> str:
+    """Whether DVC's local cache holds every object (nothing goes over the network), none of
+    them, or some."""
+    try:
+        repo = fs._get_repo(tuple(source.project.split("/")) if source.project else ())
+        cache = repo.cache.legacy if source.legacy else repo.cache.local
+        held = sum(os.path.exists(cache.oid_to_path(md5)) for md5 in set(expected.values()))
+    except Exception:  # noqa: BLE001 - only a label: DVC's internals may move
+        return "remote"
+    if held == len(set(expected.values())):
+        return "cache"
+    return "remote" if held == 0 else "cache+remote"
+
+
+def _verify(target: Path, expected: dict[str, str], source: Source) -> tuple[int, int]:
+    """Every file's md5 against DVC's record (DVC 2 hashes with DVC's own text rule); the
+    files there are exactly those expected."""
+    algorithm = "md5-dos2unix" if source.legacy else "md5"
+    if source.is_dir:
+        found = {
+            p.relative_to(target).as_posix(): p
+            for p in target.rglob("*")
+            if p.is_file() or p.is_symlink()
+        }
+    else:
+        found = {"": target} if target.is_file() else {}
+    if found.keys() != expected.keys():
+        missing = sorted(expected.keys() - found.keys())
+        extra = sorted(found.keys() - expected.keys())
+        raise GitopsError(
+            f"{source.path}: DVC gave other files than its record names "
+            f"(missing: {', '.join(missing[:3]) or '-'}; unexpected: {', '.join(extra[:3]) or '-'})"
+        )
+    size = 0
+    for rel, path in sorted(found.items()):
+        got = _md5(path, algorithm)
+        if got != expected[rel]:
+            name = f"{source.path}/{rel}" if rel else source.path
+            raise GitopsError(
+                f"{name}: the bytes from {_where(source)} do not match DVC's record "
+                f"(md5 {got}, expected {expected[rel]}): the object is corrupt"
+            )
+        size += path.stat().st_size
+    return len(found), size
+
+
+def _md5(path: Path, algorithm: str) -> str:
+    with open(path, "rb") as f:
+        if algorithm == "md5":
+            return hashlib.file_digest(f, "md5").hexdigest()
+        from dvc_data.hashfile.hash import fobj_md5
+
+        return fobj_md5(f, name=algorithm)
+
+
+class FetchCache:
+    """One fetch per artifact version per run, however many environments deploy it: each
+    is fetched into a temporary folder the run owns and removes at its end (``close``)."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._dir: Path | None = None
+        self._done: dict[tuple[str, str], Fetched | GitopsError] = {}
+        self._sources: dict[Want, Source | GitopsError] = {}
+        self._lock = threading.Lock()  # environments deploy in parallel threads
+
+    def source(self, artifact: str, path: str | None, commit: str) -> Source:
+        """``resolve``d once per run."""
+        want = Want(artifact, path, commit)
+        with self._lock:
+            if want not in self._sources:
+                try:
+                    self._sources[want] = resolve_many(self.repo, [want])[want]
+                except GitopsError as exc:
+                    self._sources[want] = exc
+            found = self._sources[want]
+        if isinstance(found, GitopsError):
+            raise found
+        return found
+
+    def get(self, source: Source) -> Fetched:
+        """The run's copy (read it, do not change it); the same error again for a version
+        that failed to fetch, without a second try in the same run."""
+        key = (source.commit, source.path)
+        with self._lock:
+            return self._get(key, source)
+
+    def _get(self, key: tuple[str, str], source: Source) -> Fetched:
+        if key not in self._done:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="gitops-fetch-"))
+            dest = self._dir / str(len(self._done))
+            try:
+                self._done[key] = fetch(self.repo, source, dest)
+            except GitopsError as exc:
+                shutil.rmtree(dest, ignore_errors=True)
+                self._done[key] = exc
+        done = self._done[key]
+        if isinstance(done, GitopsError):
+            raise done
+        return done
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._done.clear()
+
+
+_PROCESS: dict[Path, FetchCache] = {}
+
+
+def process_fetches(repo: Path) -> FetchCache:
+    """A cache for requests made outside a run (a driver called on its own), removed when the
+    process exits."""
+    if repo not in _PROCESS:
+        if not _PROCESS:
+            atexit.register(lambda: [cache.close() for cache in _PROCESS.values()])
+        _PROCESS[repo] = FetchCache(repo)
+    return _PROCESS[repo]
+
+
+def copy_into(fetched: Fetched, staging: Path) -> None:
+    """The fetched files under ``staging`` at the same paths (copies: an environment's files
+    are its own)."""
+    shutil.copytree(fetched.root, staging, symlinks=True, dirs_exist_ok=True)
+
+
+__all__ = ["DVC", "EXTRA_MISSING", "FetchCache", "Fetched", "copy_into", "fetch", "process_fetches"]
