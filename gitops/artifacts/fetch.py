@@ -20,11 +20,12 @@ import shutil
 import tarfile
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops.artifacts.resolve import DVC, GIT, Source, Want, resolve_many
+from gitops.artifacts.resolve import DVC, GIT, Source, Want, human_size, resolve_many
 from gitops.errors import GitopsError, UsageError
 from gitops.registry.git import run_git
 from gitops.text import shorten
@@ -205,8 +206,8 @@ class FetchCache:
     """One fetch per artifact version per run, however many environments deploy it: each
     is fetched into a temporary folder the run owns and removes at its end (``close``)."""
 
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
+    def __init__(self, repo: Path, log: Callable[[str], None] | None = None) -> None:
+        self.repo, self.log = repo, log
         self._dir: Path | None = None
         self._done: dict[tuple[str, str], Fetched | GitopsError] = {}
         self._sources: dict[Want, Source | GitopsError] = {}
@@ -239,7 +240,12 @@ class FetchCache:
                 self._dir = Path(tempfile.mkdtemp(prefix="gitops-fetch-"))
             dest = self._dir / str(len(self._done))
             try:
-                self._done[key] = fetch(self.repo, source, dest)
+                self._done[key] = done = fetch(self.repo, source, dest)
+                if self.log is not None and source.kind == DVC:
+                    self.log(
+                        f"fetched {source.path} at {source.commit[:12]}: {done.files} files, "
+                        f"{human_size(done.bytes)}, from {ORIGINS[done.origin]}"
+                    )
             except GitopsError as exc:
                 shutil.rmtree(dest, ignore_errors=True)
                 self._done[key] = exc

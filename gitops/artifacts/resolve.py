@@ -217,9 +217,25 @@ def _git_source(repo: Path, want: Want, path: str, kind: str, size: int) -> Sour
 
 
 def _dvc_source(repo: Path, want: Want, path: str, project: str, files: dict[str, bytes]) -> Source:
-    declared = _find_output(path, project, files)
+    declared = _find_output(path, _candidates(path, project), files)
+    looked = [f for f in _candidates(path, project) if not f.endswith("dvc.yaml")]
+    if declared is None:  # a stage elsewhere may write it (its `wdir:`): every dvc.lock
+        others = _other_locks(repo, want.commit, project, set(looked))
+        if others:
+            names = [
+                n
+                for lock in others
+                for n in (lock, posixpath.join(posixpath.dirname(lock), "dvc.yaml"))
+            ]
+            more = read_paths_at(repo, [_spec(want.commit, n) for n in names], max_size=16 << 20)
+            files = files | {
+                spec.partition(":")[2]: at.content
+                for spec, at in more.items()
+                if at is not None and at.content is not None
+            }
+            declared = _find_output(path, names, files)
+            looked += others
     if declared is None:
-        looked = [f for f in _candidates(path, project) if not f.endswith("dvc.yaml")]
         raise GitopsError(
             f"{path or '(the whole tree)'} of {want.artifact} is neither in Git nor tracked by "
             f"DVC at {want.commit[:12]}: looked for it in the commit's tree and in "
@@ -255,12 +271,21 @@ def _dvc_source(repo: Path, want: Want, path: str, project: str, files: dict[str
     )
 
 
+def _other_locks(repo: Path, commit: str, project: str, seen: set[str]) -> list[str]:
+    """Every ``dvc.lock`` of the project at ``commit`` not looked at yet."""
+    listing = run_git(
+        repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", project or "."
+    )
+    names = [n.decode("utf-8", "surrogateescape") for n in listing.split(b"\0") if n]
+    return [n for n in names if posixpath.basename(n) == "dvc.lock" and n not in seen]
+
+
 def _find_output(
-    path: str, project: str, files: dict[str, bytes]
+    path: str, names: list[str], files: dict[str, bytes]
 ) -> tuple[str, str, dict[str, Any], str] | None:
     """(declaring file, output path, its entry, its ``remote:``) of the output that holds
     ``path``: the nearest ``.dvc`` file first, then the ``dvc.lock`` files."""
-    for name in _candidates(path, project):
+    for name in names:
         content = files.get(name)
         if content is None or name.endswith("dvc.yaml"):
             continue

@@ -35,6 +35,7 @@ from gitops.deploy.plan import (
     environment_levels,
     plan_now,
     upstreams,
+    version_path,
     with_upstreams,
 )
 from gitops.deploy.state import Deployed, LiveState, Lock, now_iso
@@ -119,7 +120,7 @@ class Applier:
         self.forge = forge  # for drivers that open pull requests (manifest, mode: pr)
         self.info = artifact_info(registry)  # read once, not once per environment
         self.results: list[Result] = []  # as they come: a run that fails later still has them
-        self.fetches = FetchCache(registry.root)  # each version's bytes fetched once per run
+        self.fetches = FetchCache(registry.root, self.log)  # a version's bytes: once per run
         self._print = threading.Lock()  # one deploy's output group at a time in the log
         self._live_output = True  # stream output as it comes (one deploy at a time)
 
@@ -263,7 +264,7 @@ class Applier:
             version=version,
             commit=commit,
             previous_version=previous,
-            path=action.path,
+            path=version_path(self.registry, action.artifact, version, action.path),
             repo=self.registry.root,
             timeout=env.timeout,
             run_url=self.run.run_url,

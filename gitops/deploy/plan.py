@@ -110,6 +110,23 @@ def artifact_info(registry: Registry) -> dict[str, ArtifactInfo]:
     return info
 
 
+def version_path(
+    registry: Registry, artifact: str, version: str | None, default: str | None
+) -> str | None:
+    """The artifact's path as ``version``'s own commit annotates it (a model may move between
+    versions: a rollback needs the old path), else ``default`` (the artifact's)."""
+    found = registry.state.artifacts.get(artifact)
+    if found is None or version is None:
+        return default
+    for v in found.versions:
+        if v.version != version:
+            continue
+        for event in v.enrichments:
+            if event.annotation is not None and event.annotation.path:
+                return event.annotation.path
+    return default
+
+
 def served_artifacts(
     env: Environment, registry: Registry, info: dict[str, ArtifactInfo]
 ) -> list[str]:
@@ -249,7 +266,12 @@ def make_plan(
                     from_version=running,
                     to_version=want.version if want else None,
                     to_commit=want.commit if want else None,
-                    path=info.get(artifact, ArtifactInfo(None, None)).path,
+                    path=version_path(
+                        registry,
+                        artifact,
+                        want.version if want and kind in CHANGES else None,
+                        info.get(artifact, ArtifactInfo(None, None)).path,
+                    ),
                     failed_before=bool(
                         have
                         and have.status in ("failed", "rolled-back")

@@ -1,0 +1,341 @@
+"""DVC-tracked models: resolved from Git at a version's commit, fetched with DVC's machinery,
+byte-identical to what ``dvc pull`` gives, deployed by every driver, and every fault a clear
+failure that leaves the environment on its old version. Real DVC repositories and remotes
+(tests/dvcrepo.py), real ``gitops`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from deploy_fixtures import gitops
+from dvcrepo import CONTENT, DVC, PATHS, Registry, build_registry, dvc_pulled, tree_digest
+from gitutil import git
+
+from gitops.artifacts.fetch import FetchCache, fetch
+from gitops.artifacts.resolve import DVC as DVC_KIND
+from gitops.artifacts.resolve import GIT, Want, resolve, resolve_many
+from gitops.errors import GitopsError
+from gitops.yamlfile import YamlFileError
+
+pytest.importorskip("dvc.api", reason="dvc is a test dependency: pip install -e '.[test]'")
+pytestmark = pytest.mark.skipif(not DVC.exists(), reason="the dvc CLI is a test dependency")
+
+T_STAGE = 1_760_100_000
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return build_registry(tmp_path_factory.mktemp("dvcreg"))
+
+
+@pytest.fixture
+def own(registry: Registry, tmp_path: Path) -> Registry:
+    """A copy this test may change (its remotes too)."""
+    return registry.copy(tmp_path / "own")
+
+
+# --- resolve -----------------------------------------------------------------------------------
+
+
+def test_each_shape_resolves_from_git_without_a_checkout(registry: Registry) -> None:
+    commit = registry.commit_of("v2.0.0")
+    found = resolve_many(registry.path, [Want(n, _registry_path(n), commit) for n in PATHS])
+    got = {w.artifact: s for w, s in found.items()}
+    v2 = CONTENT["v2.0.0"]
+
+    churn = got["churn"]
+    assert (churn.kind, churn.is_dir, churn.tracked_by) == (DVC_KIND, False, "models/churn.pkl.dvc")
+    assert churn.size == len(v2["models/churn.pkl"]) and churn.nfiles == 1
+    assert churn.remote == "store" and not churn.legacy
+    assert churn.url == str(registry.object_path(churn.md5))
+    assert Path(churn.url).read_bytes() == v2["models/churn.pkl"]  # the object itself
+
+    embed = got["embed"]
+    assert embed.is_dir and embed.md5.endswith(".dir") and embed.nfiles == 4
+    assert embed.size == sum(len(b) for p, b in v2.items() if p.startswith("models/embed/"))
+    assert Path(embed.url).is_file() and embed.url.endswith(".dir")  # the folder's manifest
+
+    trained = got["trained"]
+    assert (trained.tracked_by, trained.output) == ("pipe/dvc.lock", "out/model.bin")
+    assert trained.size == len(v2["params.txt"]) * 3
+
+    special = got["special"]
+    assert special.remote == "other"  # the output's own remote, not the default
+    assert special.url == str(registry.object_path(special.md5, registry.other))
+
+    clf = got["sub:clf"]
+    assert (clf.path, clf.project, clf.tracked_by) == ("sub/clf.pkl", "sub", "sub/clf.pkl.dvc")
+    assert clf.remote == "substore"
+    assert Path(clf.url).read_bytes() == v2["sub/clf.pkl"]
+
+    small = got["small"]
+    assert (small.kind, small.size, small.url) == (GIT, len('{"kept": "in git"}\n'), "")
+    assert "Git" in small.describe() and "DVC remote store" in churn.describe()
+
+
+def _registry_path(name: str) -> str:
+    """The path as the registry gives it: a ``dir:name`` artifact's is relative to ``dir``."""
+    return PATHS[name].partition("/")[2] if ":" in name else PATHS[name]
+
+
+def test_a_file_inside_a_folder_output(registry: Registry) -> None:
+    inside = resolve(registry.path, "x", "models/embed/vocab.txt", registry.commit_of("v1.0.0"))
+    assert (inside.kind, inside.output, inside.tracked_by) == (DVC_KIND, "models/embed",
+                                                               "models/embed.dvc")  # fmt: skip
+    assert inside.url == "" and inside.size is None  # its object is named in the manifest
+
+
+def test_neither_in_git_nor_in_dvc_names_what_it_looked_for(registry: Registry) -> None:
+    with pytest.raises(GitopsError) as caught:
+        resolve(registry.path, "ghost", "models/ghost.pkl", registry.commit_of("v1.0.0"))
+    message = str(caught.value)
+    assert "models/ghost.pkl of ghost is neither in Git nor tracked by DVC" in message
+    assert "models/ghost.pkl.dvc" in message and "dvc.lock" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("outs:\n- md5: 123\n  path: churn.pkl\n- 7\n", "4: each output must be a mapping"),
+        ("outs:\n- md5: 123\n\tpath: churn.pkl\n", "3: invalid YAML"),
+        ("outs: {path: churn.pkl}\n", "1: outs must be a list"),
+    ],
+)
+def test_a_broken_dvc_file_is_an_error_with_file_and_line(
+    own: Registry, text: str, error: str
+) -> None:
+    (own.path / "models" / "churn.pkl.dvc").write_text(text)
+    git(own.path, "commit", "-qam", "broken")
+    with pytest.raises(YamlFileError) as caught:
+        resolve(own.path, "churn", "models/churn.pkl", own.repo.rev())
+    assert str(caught.value).startswith(f"models/churn.pkl.dvc:{error}")
+
+
+# --- fetch ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("churn", "v2.0.0"),
+        ("embed", "v1.0.0"),
+        ("embed", "v2.0.0"),
+        ("trained", "v2.0.0"),
+        ("special", "v1.0.0"),
+        ("sub:clf", "v2.0.0"),
+        ("small", "v1.0.0"),
+    ],
+)
+def test_fetch_in_a_fresh_clone_gives_what_dvc_pull_gives(
+    registry: Registry, tmp_path: Path, name: str, version: str
+) -> None:
+    clone = registry.clone(tmp_path / "clone")  # empty cache: everything from the remotes
+    source = resolve(clone, name, _registry_path(name), registry.commit_of(version))
+    fetched = fetch(clone, source, tmp_path / "out")
+    assert fetched.path == tmp_path / "out" / PATHS[name]
+    assert fetched.origin == ("git" if name == "small" else "remote")
+    if name == "small":
+        expected = {"": tree_digest(registry.path / PATHS[name])[""]}
+    else:
+        expected = tree_digest(dvc_pulled(registry, tmp_path / "pulled", version, PATHS[name]))
+    assert tree_digest(fetched.path) == expected
+    assert fetched.files == len(expected)
+    if name != "small":
+        assert not (clone / PATHS[name]).exists()  # the work tree was not touched
+
+
+def test_fetch_takes_the_local_cache_when_it_has_the_objects(own: Registry, tmp_path: Path) -> None:
+    shutil.rmtree(own.remote)  # no remote at all: the cache must serve
+    source = resolve(own.path, "embed", "models/embed", own.commit_of("v2.0.0"))
+    fetched = fetch(own.path, source, tmp_path / "out")
+    assert fetched.origin == "cache"
+    assert (
+        tree_digest(fetched.path)["vocab.txt"]
+        == tree_digest(own.path / "models/embed")["vocab.txt"]
+    )
+
+
+def test_a_run_fetches_a_version_once(registry: Registry, tmp_path: Path) -> None:
+    clone = registry.clone(tmp_path / "clone")
+    logged: list[str] = []
+    cache = FetchCache(clone, logged.append)
+    source = cache.source("embed", "models/embed", registry.commit_of("v1.0.0"))
+    first, second = cache.get(source), cache.get(source)
+    assert first is second and len(logged) == 1 and "4 files" in logged[0] or "3 files" in logged[0]
+    folder = first.root
+    cache.close()
+    assert not folder.exists()  # the run's copies go with the run
+
+
+# --- deploying: gitops apply -------------------------------------------------------------------
+
+
+def _environments(repo: Path, deployed: Path, **extra: dict) -> None:
+    environments = {
+        "staging": {"stage": "prod", "deploy": {"driver": "local", "dir": str(deployed)}},
+        "prod": {"stage": "prod", "deploy": {"driver": "local", "dir": str(deployed)}},
+        **extra,
+    }
+    config = {"state": {"store": "file"}, "environments": environments}
+    (repo / "gitops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (repo / ".gitignore").write_text(".gitops/\n")
+
+
+def _promote(registry: Registry, name: str, version: str, n: int) -> None:
+    prefix = name.replace(":", "=")
+    registry.repo.tag(f"{prefix}#prod#{n}", registry.commit_of(version), epoch=T_STAGE + n)
+
+
+def _tag_into(registry: Registry, clone: Path) -> None:
+    git(clone, "fetch", "-q", "--tags", "--force", str(registry.path))
+
+
+def test_apply_deploys_dvc_models_to_every_environment_fetching_once(
+    own: Registry, tmp_path: Path
+) -> None:
+    for name in ("churn", "embed", "sub:clf"):
+        _promote(own, name, "v2.0.0", 1)
+    clone = own.clone(tmp_path / "ci")  # as CI has it: no DVC cache
+    deployed = tmp_path / "deployed"
+    _environments(clone, deployed)
+    result = gitops(clone, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("churn", "embed", "sub:clf"):
+        pulled = dvc_pulled(own, tmp_path / f"pulled-{name}", "v2.0.0", PATHS[name])
+        for env in ("staging", "prod"):
+            target = deployed / env / name.replace(":", "/") / PATHS[name]
+            assert tree_digest(target) == tree_digest(pulled), (env, name)
+    # each version fetched once for both environments
+    assert result.stdout.count("fetched models/embed at") == 1
+    assert result.stdout.count("fetched models/churn.pkl at") == 1
+    assert "from the DVC remote" in result.stdout
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("gitops-fetch-*/0/models/embed"))
+
+
+def _break(own: Registry, fault: str) -> None:
+    """Break what churn v2 needs."""
+    source = resolve(own.path, "churn", "models/churn.pkl", own.commit_of("v2.0.0"))
+    obj = own.object_path(source.md5)
+    if fault == "missing":
+        obj.unlink()
+    elif fault == "corrupt":
+        obj.chmod(0o644)
+        obj.write_bytes(b"not the model")
+    elif fault == "remote down":
+        shutil.rmtree(own.remote)
+
+
+@pytest.mark.parametrize("fault", ["missing", "corrupt", "remote down", "neither"])
+def test_a_fault_fails_the_deploy_and_the_old_version_stays(
+    own: Registry, tmp_path: Path, fault: str
+) -> None:
+    _promote(own, "churn", "v1.0.0", 1)
+    clone = own.clone(tmp_path / "ci")
+    deployed = tmp_path / "deployed"
+    _environments(clone, deployed)
+    assert gitops(clone, "apply").returncode == 0
+    target = deployed / "prod" / "churn" / "models" / "churn.pkl"
+    assert target.read_bytes() == CONTENT["v1.0.0"]["models/churn.pkl"]
+
+    if fault == "neither":  # a version whose path is in neither Git nor DVC
+        (own.path / "artifacts.yaml").write_text(
+            (own.path / "artifacts.yaml").read_text().replace("models/churn.pkl", "models/gone")
+        )
+        sha = own.repo.commit(
+            "v3", files={"artifacts.yaml": (own.path / "artifacts.yaml").read_text()}
+        )
+        own.repo.tag("churn@v3.0.0", sha, epoch=T_STAGE + 50)
+        own.repo.tag("churn#prod#2", sha, epoch=T_STAGE + 60)
+        expected = "models/gone of churn is neither in Git nor tracked by DVC"
+    else:
+        _break(own, fault)
+        _promote(own, "churn", "v2.0.0", 2)
+        expected = {
+            "missing": "the object is in neither DVC's cache nor DVC remote store",
+            "corrupt": "do not match DVC's record",
+            "remote down": "the object is in neither DVC's cache nor DVC remote store",
+        }[fault]
+    _tag_into(own, clone)
+    result = gitops(clone, "apply")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert expected in output
+    assert "Traceback" not in output
+    assert target.read_bytes() == CONTENT["v1.0.0"]["models/churn.pkl"]  # old version runs
+    assert not [p for p in target.parent.parent.parent.iterdir() if p.name.startswith(".churn")]
+    state = json.loads(gitops(clone, "plan", "--json").stdout)
+    churn = [a for a in state["actions"] if a["artifact"] == "churn"]
+    assert {a["failed_before"] for a in churn} == {True}  # the store recorded the failure
+
+
+def test_without_the_dvc_extra_one_clear_error(own: Registry, tmp_path: Path) -> None:
+    _promote(own, "churn", "v1.0.0", 1)
+    clone = own.clone(tmp_path / "ci")
+    deployed = tmp_path / "deployed"
+    _environments(clone, deployed)
+    code = (
+        "import sys; sys.modules['dvc'] = None; sys.modules['dvc.api'] = None; "
+        "from gitops.cli import run; sys.argv[1:] = ['apply', '-r', sys.argv[1]]; run()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(clone)], capture_output=True, text=True, timeout=120
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "models/churn.pkl is tracked by DVC: install gitops-ml[dvc]" in output
+    assert "Traceback" not in output and not (deployed / "prod" / "churn").exists()
+
+
+# --- what the other drivers get ------------------------------------------------------------------
+
+COPY_SCRIPT = """\
+import os, shutil, sys
+src = os.environ["GITOPS_PATH"]
+dest = os.path.join(sys.argv[1], os.environ["GITOPS_ENVIRONMENT"])
+(shutil.copytree if os.path.isdir(src) else shutil.copyfile)(src, dest)
+open(dest + ".url", "w").write(os.environ["GITOPS_URL"] + "|" + os.environ["GITOPS_SOURCE"])
+"""
+
+
+def test_command_gets_the_fetched_files_and_manifest_the_url(own: Registry, tmp_path: Path) -> None:
+    _promote(own, "embed", "v2.0.0", 1)
+    clone = own.clone(tmp_path / "ci")
+    script, copies = tmp_path / "copy.py", tmp_path / "copies"
+    script.write_text(COPY_SCRIPT)
+    copies.mkdir()
+    (clone / "k8s.yaml").write_text("spec:\n  storageUri: none\n")
+    environments = {
+        "prod": {
+            "stage": "prod",
+            "deploy": {"driver": "command", "run": [sys.executable, str(script), str(copies)]},
+        },
+        "serving": {
+            "stage": "prod",
+            "deploy": {
+                "driver": "manifest",
+                "file": "k8s.yaml",
+                "mode": "write",
+                "set": {"spec.storageUri": "{url}"},
+            },
+        },
+    }
+    config = {"state": {"store": "file"}, "environments": environments}
+    (clone / "gitops.yaml").write_text(yaml.safe_dump(config))
+    (clone / ".gitignore").write_text(".gitops/\n")
+    result = gitops(clone, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    source = resolve(clone, "embed", "models/embed", own.commit_of("v2.0.0"))
+    pulled = dvc_pulled(own, tmp_path / "pulled", "v2.0.0", "models/embed")
+    assert tree_digest(copies / "prod") == tree_digest(pulled)
+    assert (copies / "prod.url").read_text() == f"{source.url}|dvc"
+    manifest = yaml.safe_load((clone / "k8s.yaml").read_text())
+    assert manifest["spec"]["storageUri"] == source.url == str(own.object_path(source.md5))
+    # the manifest needed no bytes: only the command's fetch happened
+    assert result.stdout.count("fetched models/embed at") == 1
