@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from gitops.errors import GitopsError
-from gitops.registry.git import objects_at, read_paths_at, run_git
+from gitops.registry.git import PathAt, objects_at, read_paths_at, run_git
 from gitops.yamlfile import YamlDocument, YamlFileError, load_yaml
 
 GIT = "git"
@@ -66,12 +66,12 @@ class Source:
 
     def describe(self) -> str:
         """One line for plans and reports: where the bytes come from and how big they are."""
-        amount = _amount(self)
+        size = amount(self)
         if self.kind == GIT:
-            return f"Git ({amount})" if amount else "Git"
+            return f"Git ({size})" if size else "Git"
         where = f"DVC remote {self.remote} ({self.remote_url})" if self.remote else "DVC cache"
         inside = f", in output {self.output}" if self.output != self.path else ""
-        return f"{where}{inside}" + (f", {amount}" if amount else "")
+        return f"{where}{inside}" + (f", {size}" if size else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,7 +105,8 @@ def human_size(size: int) -> str:
     raise AssertionError
 
 
-def _amount(source: Source) -> str:
+def amount(source: Source) -> str:
+    """ "1.2 MB in 3 files"; "" when the size is not known."""
     parts = []
     if source.size is not None:
         parts.append(human_size(source.size))
@@ -139,7 +140,17 @@ def resolve(repo: Path, artifact: str, path: str | None, commit: str) -> Source:
 
 
 def resolve_many(repo: Path, wants: Iterable[Want]) -> dict[Want, Source]:
-    """Every wanted artifact at its commit, reading all the files involved in one batch."""
+    """Every wanted artifact at its commit, reading all the files involved in one batch; the
+    first that cannot be resolved raises."""
+    found = resolve_each(repo, wants)
+    for value in found.values():
+        if isinstance(value, GitopsError):
+            raise value
+    return found  # type: ignore[return-value]
+
+
+def resolve_each(repo: Path, wants: Iterable[Want]) -> dict[Want, Source | GitopsError]:
+    """``resolve_many`` that keeps each artifact's error as its answer (plans, reports)."""
     wanted = list(dict.fromkeys(wants))
     located = {w: repo_path(w.artifact, w.path) for w in wanted}
     specs: list[str] = []
@@ -159,22 +170,36 @@ def resolve_many(repo: Path, wants: Iterable[Want]) -> dict[Want, Source]:
         dvc_files += [_spec(want.commit, f) for f in _candidates(path, project)]
         dvc_files.append(_spec(want.commit, posixpath.join(project, ".dvc", "config")))
     contents = read_paths_at(repo, dvc_files, max_size=16 << 20) if dvc_files else {}
-    result: dict[Want, Source] = {}
+    result: dict[Want, Source | GitopsError] = {}
     for want, (path, _) in located.items():
-        here = found[_spec(want.commit, path)]
-        if want not in projects:
-            assert here is not None
-            result[want] = _git_source(repo, want, path, here.type, here.size)
-            continue
-        files = {
-            spec.partition(":")[2]: at.content
-            for spec in dvc_files
-            if spec.startswith(f"{want.commit}:")
-            and (at := contents.get(spec)) is not None
-            and at.content is not None
-        }
-        result[want] = _dvc_source(repo, want, path, projects[want], files)
+        try:
+            result[want] = _one(repo, want, path, found, projects, dvc_files, contents)
+        except GitopsError as exc:
+            result[want] = exc
     return result
+
+
+def _one(
+    repo: Path,
+    want: Want,
+    path: str,
+    found: dict[str, PathAt | None],
+    projects: dict[Want, str],
+    dvc_files: list[str],
+    contents: dict[str, PathAt | None],
+) -> Source:
+    here = found[_spec(want.commit, path)]
+    if want not in projects:
+        assert here is not None
+        return _git_source(repo, want, path, here.type, here.size)
+    files = {
+        spec.partition(":")[2]: at.content
+        for spec in dvc_files
+        if spec.startswith(f"{want.commit}:")
+        and (at := contents.get(spec)) is not None
+        and at.content is not None
+    }
+    return _dvc_source(repo, want, path, projects[want], files)
 
 
 def _spec(commit: str, path: str) -> str:
@@ -204,7 +229,8 @@ def _candidates(path: str, project: str) -> list[str]:
 def _git_source(repo: Path, want: Want, path: str, kind: str, size: int) -> Source:
     if kind == "blob":
         return Source(want.artifact, path, want.commit, GIT, False, size, 1)
-    listing = run_git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", want.commit, "--", path)
+    paths = [path] if path else []  # "": the whole tree
+    listing = run_git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", want.commit, "--", *paths)
     total = count = 0
     for entry in listing.split(b"\0"):
         if not entry:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from gitops.ci.context import Context, EventKind, Platform
 from gitops.ci.reporter import Reporter
 from gitops.config import GitopsConfig
+from gitops.deploy import sources
 from gitops.deploy.apply import Applier, Recorder, Result, RunInfo
 from gitops.deploy.plan import Action, Plan, environment_levels, plan_now, with_upstreams
 from gitops.deploy.render import plan_markdown, plan_table, results_markdown, results_table
@@ -80,7 +81,7 @@ def run_deploys(
     reporter.add_secrets(_setting_secrets(config))
     store = _store(ctx, config, registry.root)
     state, _ = store.read(with_upstreams(config, environments))
-    plan = plan_now(registry, config, state, environments)
+    plan = sources.attach(plan_now(registry, config, state, environments), registry.root)
     levels = environment_levels(config, environments)
     step = record.step = DeployStep(plan, [], applied=False, levels=levels)
     with reporter.group("Deployment plan"):

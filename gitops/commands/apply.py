@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from gitops.deploy.apply import Applier, RunInfo
     from gitops.deploy.plan import plan_now, with_upstreams
     from gitops.deploy.render import plan_table, results_table
+    from gitops.deploy.sources import attach
     from gitops.secrets import Masker
 
     registry, config, store = deploy_inputs(args)
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     mask = Masker.from_environment(os.environ).mask
     state, _ = store.read(with_upstreams(config, args.envs))
-    plan = plan_now(registry, config, state, args.envs)
+    plan = attach(plan_now(registry, config, state, args.envs), registry.root)
     applier = Applier(
         registry,
         config,

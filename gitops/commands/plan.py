@@ -26,11 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from gitops.commands._deploy import deploy_inputs
     from gitops.deploy.plan import plan_now, with_upstreams
     from gitops.deploy.render import plan_markdown, plan_table
+    from gitops.deploy.sources import attach
 
     try:
         registry, config, store = deploy_inputs(args)
         state, _ = store.read(with_upstreams(config, args.envs))
-        plan = plan_now(registry, config, state, args.envs)
+        plan = attach(plan_now(registry, config, state, args.envs), registry.root)
     except GitopsError as exc:
         if not args.detailed_exitcode:
             raise

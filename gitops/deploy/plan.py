@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from gitops.artifacts.resolve import Source
 from gitops.config import Environment, GitopsConfig
 from gitops.deploy.drivers.base import Observation
 from gitops.deploy.order import proof, waits
 from gitops.deploy.state import Deployed, LiveState
+from gitops.errors import GitopsError
 from gitops.registry.annotations import read_dvc_artifacts
 from gitops.registry.moves import Holder, is_older, stage_holders
 from gitops.registry.reader import Registry
@@ -60,6 +62,9 @@ _ACTION_FIELDS = tuple(f.name for f in fields(Action))
 class Plan:
     actions: list[Action] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # registry conflicts: the run must fail
+    # (artifact, version) -> where its bytes are, or why that cannot be told: filled by
+    # ``gitops.deploy.sources.attach`` for what people read (plan, summaries, PR comments)
+    sources: dict[tuple[str, str], Source | GitopsError] = field(default_factory=dict)
 
     @property
     def changes(self) -> list[Action]:
@@ -73,6 +78,11 @@ class Plan:
             "changes": len(self.changes),
             "conflicts": self.conflicts,
             "actions": [a.to_json() for a in self.actions],
+            "sources": [
+                {"artifact": artifact, "version": version}
+                | (found.to_json() if isinstance(found, Source) else {"error": str(found)})
+                for (artifact, version), found in self.sources.items()
+            ],
         }
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gitops.artifacts.resolve import Source, amount
 from gitops.deploy.apply import Result
 from gitops.deploy.plan import Action, Plan
+from gitops.errors import GitopsError
 from gitops.markdown import code, escape, table
 from gitops.markdown import strip_control as clean
 from gitops.registry.views import short
@@ -79,7 +81,46 @@ def plan_table(plan: Plan, show_in_sync: bool = False) -> str:
         return f"Everything is in sync ({in_sync} artifact(s) in their environments){unseen}."
     waiting = sum(1 for a in plan.changes if a.waiting)
     waits = f" ({waiting} waiting)" if waiting else ""
-    return _columns(rows) + f"\n\n{len(plan.changes)} to change{waits}, {in_sync} in sync{unseen}"
+    text = _columns(rows) + f"\n\n{len(plan.changes)} to change{waits}, {in_sync} in sync{unseen}"
+    if plan.sources:
+        lines = [
+            [clean(artifact), short(version), shorten(clean(_source_text(found)), TABLE_MESSAGE)]
+            for (artifact, version), found in plan.sources.items()
+        ]
+        text += "\n\nWhere the bytes come from:\n" + _columns(
+            [["ARTIFACT", "VERSION", "FROM"], *lines]
+        )
+    return text
+
+
+def _source_text(found: Source | GitopsError) -> str:
+    if isinstance(found, Source):
+        return found.describe()
+    return f"cannot tell: {found}"
+
+
+def sources_markdown(plan: Plan) -> str:
+    """The table of where each deployed version's bytes come from ("" when none is known)."""
+    if not plan.sources:
+        return ""
+    rows = []
+    for (artifact, version), found in plan.sources.items():
+        if isinstance(found, Source):
+            where = _where_markdown(found)
+            size = escape(amount(found))
+        else:
+            where, size = f"_cannot tell_: {escape(shorten(str(found), MARKDOWN_MESSAGE))}", ""
+        rows.append([code(artifact), code(short(version)), where, size])
+    return table(["Artifact", "Version", "Bytes from", "Size"], rows)
+
+
+def _where_markdown(source: Source) -> str:
+    if source.kind == "git":
+        return "Git"
+    if not source.remote:
+        return "DVC (no remote configured)"
+    inside = f", in output {code(source.output)}" if source.output != source.path else ""
+    return f"DVC remote {code(source.remote)} ({code(source.remote_url)}){inside}"
 
 
 def plan_markdown(plan: Plan) -> str:
@@ -103,6 +144,8 @@ def plan_markdown(plan: Plan) -> str:
         for a in changes
     ]
     out.append(table(["Environment", "Artifact", "Action", "From", "To", "Note"], rows))
+    if plan.sources:
+        out += ["", "Where the bytes come from:", "", sources_markdown(plan)]
     if blind:
         out += ["", f"Not observed (their drivers cannot look): {escape(', '.join(blind))}."]
     return "\n".join(out) + "\n"

@@ -307,11 +307,12 @@ def promote(
     plan_md, envs = "", []
     if config is not None:
         from gitops.deploy.render import plan_markdown
+        from gitops.deploy.sources import attach
 
         envs = config.environments_for(stage)
         if envs:
             live = read_live(config, root, stage, in_ci) if state is None else state
-            plan_md = plan_markdown(stage_plan(registry, config, live, candidate))
+            plan_md = plan_markdown(attach(stage_plan(registry, config, live, candidate), root))
     report_md = _report(root, registry, config, candidate, plan_md, links, run_url)
     what = "merge request" if forge.pr_name(1).startswith("merge") else "pull request"
     body = render_body(

@@ -149,18 +149,16 @@ class CommandDriver(Driver):
 
     def _facts(self, request: DeployRequest) -> dict[str, str]:
         """``GITOPS_*``, with the version's files fetched and ``GITOPS_PATH`` pointing at them
-        (``fetch: true``), and where DVC keeps them (``GITOPS_URL``)."""
+        (``fetch: true``), and where DVC keeps them (``GITOPS_URL``). A path that is in neither
+        Git nor DVC (a URL, say) is passed as it is annotated."""
         assert isinstance(self.settings, CommandSettings)
         facts = request.env_vars() | {"GITOPS_SOURCE": "", "GITOPS_URL": ""}
         if request.version is None or request.commit is None or not request.path:
             return facts
+        try:
+            source = request.source()
+        except GitopsError:
+            return facts  # a path in neither Git nor DVC: the command knows where its bytes are
         if self.settings.fetch:
-            fetched = request.fetch()
-            source = fetched.source
-            facts["GITOPS_PATH"] = str(fetched.path)
-        else:
-            try:
-                source = request.source()
-            except GitopsError:
-                return facts  # not fetching: the command may know better where its bytes are
+            facts["GITOPS_PATH"] = str(request.fetch().path)  # a failed fetch fails the deploy
         return facts | {"GITOPS_SOURCE": source.kind, "GITOPS_URL": source.url}
