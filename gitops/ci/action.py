@@ -46,6 +46,7 @@ class Inputs:
     version: str = ""
     stage: str = ""
     reason: str = ""
+    pull: bool = False  # the pushed tag's version into the workspace (gto-action's `pull`)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
@@ -68,6 +69,9 @@ class Inputs:
         enforce = values["fail-on-regression"].lower()
         if enforce not in ("", *TRUE, *FALSE):
             raise UsageError(f"input `fail-on-regression` is {enforce!r}; expected true or false")
+        pull = values["pull"].lower()
+        if pull not in (*TRUE, *FALSE):
+            raise UsageError(f"input `pull` is {pull!r}; expected true or false")
         return cls(
             command=command,
             config=values["config"],
@@ -81,6 +85,7 @@ class Inputs:
             version=values["version"],
             stage=values["stage"],
             reason=values["reason"],
+            pull=pull in TRUE,
         )
 
     def tags(self) -> list[str]:
@@ -115,6 +120,7 @@ class RunRecord:
     comment_url: str = ""
     pr_url: str = ""  # the promotion PR/MR (command promote)
     catalog: str = ""  # the site's folder (command catalog), relative to the workspace
+    pulled: str = ""  # where `pull: true` put the tag's version, relative to the workspace
     merged: Merged | None = None  # the promotion requests a push to the default branch landed
     config_file: str = "gitops.yaml"
     proposals: str = "[]"  # automatic proposals: JSON list of their PR/MR URLs
@@ -200,6 +206,10 @@ def _run(
     for error in changes.conflict_errors():  # held, not vacated: and the run fails
         reporter.error(error)
         record.fail(error, 1)
+    if inputs.pull:  # before anything may fail: the later steps of the job have the bytes
+        from gitops.ci import pull_step
+
+        pull_step.run(ctx, repo, changes, reporter, record)
 
     config = None  # read after the moves: a bad file keeps them
     if (repo / inputs.config).is_file():  # gitops.config imports pydantic: only for a config
@@ -431,6 +441,7 @@ def _finish(ctx: Context | None, repo: Path | None, reporter: Reporter, record: 
         values["comment-url"] = record.comment_url
         values["pr-url"] = record.pr_url
         values["catalog"] = record.catalog
+        values["pulled-path"] = record.pulled
         values["proposals"] = record.proposals
         values["report"] = record.report_outputs.get("report", "")
         values["report-json"] = record.report_outputs.get("report-json", "")

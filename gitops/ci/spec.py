@@ -52,6 +52,13 @@ INPUTS: tuple[Input, ...] = (
     Input("version", "", "`command: promote`: its registered version, e.g. v1.3.0."),
     Input("stage", "", "`command: promote`: the stage to promote it to, e.g. prod."),
     Input("reason", "", "`command: promote`: why, for the reviewers (the request file keeps it)."),
+    Input(
+        "pull",
+        "false",
+        "`true`: fetch the version of the pushed tag into the workspace at its path (Git, or "
+        "DVC's cache or remote), for the job's later steps (gto-action's `pull`); its folder "
+        "is the output `pulled-path`.",
+    ),
 )
 
 OUTPUTS: tuple[Output, ...] = (
@@ -73,6 +80,10 @@ OUTPUTS: tuple[Output, ...] = (
     ),
     Output("comment-url", "URL of the sticky PR/MR comment, when one was written."),
     Output("pr-url", "URL of the promotion PR/MR opened or updated (`command: promote`)."),
+    Output(
+        "pulled-path",
+        "Where `pull: true` put the pushed tag's version, relative to the workspace.",
+    ),
     Output(
         "catalog",
         "Folder of the model catalog site (`command: catalog`), relative to the workspace: "

@@ -15,13 +15,13 @@ from gitops.yamlfile import YamlFileError
 ASSIGN_EVENTS = ("assignment", "unassignment")
 
 
-def _primary(changes: Changes) -> TagChange | None:
+def primary_tag(changes: Changes) -> TagChange | None:
     """The tag gto-action's outputs describe: the event's (last) registry tag."""
     registry_tags = [t for t in changes.tags if t.event is not None]
     return registry_tags[-1] if registry_tags else None
 
 
-def _annotation(changes: Changes, repo: Path, tag: TagChange) -> dict[str, str]:
+def annotation(changes: Changes, repo: Path, tag: TagChange) -> dict[str, str]:
     """type/path/description as gto-action reads them: ``dvc.yaml`` first, then artifacts.yaml."""
     assert tag.artifact is not None
     try:
@@ -50,13 +50,13 @@ def outputs(changes: Changes, repo: Path) -> dict[str, str]:
     """Every output of spec.OUTPUTS, as strings (GitHub outputs are strings)."""
     values = {"event": "", "name": "", "version": "", "stage": ""}
     values |= {"type": "", "path": "", "description": ""}
-    tag = _primary(changes)
+    tag = primary_tag(changes)
     if tag is not None:
         values["event"] = tag.event or ""
         values["name"] = tag.artifact or ""
         values["version"] = tag.version or ""
         values["stage"] = tag.stage if tag.event in ASSIGN_EVENTS and tag.stage else ""
-        values |= _annotation(changes, repo, tag)
+        values |= annotation(changes, repo, tag)
     moves = [m.to_json() for m in changes.moves]
     values["moves"] = json.dumps(moves, separators=(",", ":"))
     values["changed"] = "true" if moves else "false"
