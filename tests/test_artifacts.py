@@ -5,6 +5,7 @@ failure that leaves the environment on its old version. Real DVC repositories an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -339,3 +340,38 @@ def test_command_gets_the_fetched_files_and_manifest_the_url(own: Registry, tmp_
     assert manifest["spec"]["storageUri"] == source.url == str(own.object_path(source.md5))
     # the manifest needed no bytes: only the command's fetch happened
     assert result.stdout.count("fetched models/embed at") == 1
+
+
+def test_a_dvc_2_output_keeps_dvc_2_hashing_and_remote_layout(
+    own: Registry, tmp_path: Path
+) -> None:
+    """A `.dvc` file from DVC 2 (no `hash: md5`): md5 of the text with CRLF read as LF, the
+    object at `<remote>/<2 hex>/<30 hex>`, its bytes as they were (CRLF)."""
+    raw = b"threshold: 0.5\r\nclasses: 2\r\n"
+    md5 = hashlib.md5(raw.replace(b"\r\n", b"\n")).hexdigest()
+    assert md5 != hashlib.md5(raw).hexdigest()
+    obj = own.remote / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(raw)
+    (own.path / "models" / "legacy.txt.dvc").write_text(
+        f"outs:\n- md5: {md5}\n  size: {len(raw)}\n  path: legacy.txt\n"
+    )
+    sha = own.repo.commit(
+        "dvc 2 output",
+        files={"models/legacy.txt.dvc": (own.path / "models" / "legacy.txt.dvc").read_text()},
+    )
+    source = resolve(own.path, "legacy", "models/legacy.txt", sha)
+    assert source.legacy and source.url == str(obj)
+    clone = own.clone(tmp_path / "clone")
+    fetched = fetch(clone, source, tmp_path / "out")
+    assert fetched.path.read_bytes() == raw and fetched.origin == "remote"
+    git(clone, "checkout", "-q", sha)
+    dvc_pull = subprocess.run(
+        [str(DVC), "pull", "-q", "models/legacy.txt"], cwd=clone, capture_output=True, timeout=120
+    )
+    assert dvc_pull.returncode == 0, dvc_pull.stderr
+    assert (clone / "models" / "legacy.txt").read_bytes() == raw  # what DVC itself gives
+    obj.chmod(0o644)
+    obj.write_bytes(raw.replace(b"0.5", b"0.9"))  # corrupt: the DVC 2 hash catches it
+    with pytest.raises(GitopsError, match="do not match DVC's record"):  # a clone, no cache
+        fetch(own.clone(tmp_path / "clone2"), source, tmp_path / "out2")
