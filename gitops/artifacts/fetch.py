@@ -211,7 +211,8 @@ class FetchCache:
         self._dir: Path | None = None
         self._done: dict[tuple[str, str], Fetched | GitopsError] = {}
         self._sources: dict[Want, Source | GitopsError] = {}
-        self._lock = threading.Lock()  # environments deploy in parallel threads
+        self._lock = threading.Lock()  # environments deploy in parallel threads...
+        self._fetching: dict[tuple[str, str], threading.Lock] = {}  # ...one per version
 
     def source(self, artifact: str, path: str | None, commit: str) -> Source:
         """``resolve``d once per run."""
@@ -232,13 +233,15 @@ class FetchCache:
         that failed to fetch, without a second try in the same run."""
         key = (source.commit, source.path)
         with self._lock:
-            return self._get(key, source)
-
-    def _get(self, key: tuple[str, str], source: Source) -> Fetched:
-        if key not in self._done:
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix="gitops-fetch-"))
-            dest = self._dir / str(len(self._done))
+            one = self._fetching.setdefault(key, threading.Lock())
+            dest = self._dir / str(len(self._fetching))
+        with one:  # another version's fetch goes on meanwhile; this one's waits for the first
+            return self._get(key, source, dest)
+
+    def _get(self, key: tuple[str, str], source: Source, dest: Path) -> Fetched:
+        if key not in self._done:
             try:
                 self._done[key] = done = fetch(self.repo, source, dest)
                 if self.log is not None and source.kind == DVC:
@@ -259,6 +262,7 @@ class FetchCache:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         self._done.clear()
+        self._fetching.clear()
 
 
 _PROCESS: dict[Path, FetchCache] = {}

@@ -31,11 +31,7 @@ def checkout_and_run(
     from gitops.catalog.links import Links
     from gitops.ci import checkout
 
-    reporter.log(f"gitops: {ctx.platform} {ctx.event} event on {ctx.ref or '(no ref)'}: catalog")
-    if ctx.platform != Platform.LOCAL:
-        checkout.mark_safe_directory(repo)
-        with reporter.group("Fetch registry tags"):
-            checkout.complete_checkout(ctx, repo, reporter, deleted=False)
+    checkout.prepare(ctx, repo, reporter, "catalog")
     links = Links.make(ctx.repo_url, "gitlab" if ctx.platform == Platform.GITLAB else "github")
     out = repo / CATALOG_DIR
     in_ci = ctx.platform != Platform.LOCAL

@@ -184,14 +184,9 @@ def _run(
     from gitops.registry.moves import compute_changes
     from gitops.registry.reader import RegistrySource
 
-    reporter.log(f"gitops: {ctx.platform} {ctx.event} event on {ctx.ref or '(no ref)'}")
+    checkout.prepare(ctx, repo, reporter, "", deleted=ctx.event == EventKind.TAG_DELETE)
     if ctx.pr_number is not None:
         reporter.log(f"{ctx.pr_label}: {ctx.pr_title}")
-    deleted = ctx.event == EventKind.TAG_DELETE
-    if ctx.platform != Platform.LOCAL:
-        checkout.mark_safe_directory(repo)
-        with reporter.group("Fetch registry tags"):
-            checkout.complete_checkout(ctx, repo, reporter, deleted=deleted)
 
     pushed, removed = _event_tags(ctx, inputs)
     merged = False

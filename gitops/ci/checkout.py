@@ -121,3 +121,14 @@ def complete_checkout(ctx: Context, root: Path, reporter: Reporter, deleted: boo
         raise CheckoutError(
             f"tag {ctx.tag!r} of this event is not on origin any more; nothing to act on"
         )
+
+
+def prepare(ctx: Context, root: Path, reporter: Reporter, what: str, deleted: bool = False) -> None:
+    """Every command's start: say what runs on which event, then (in CI) make the checkout
+    whole: the registry is every tag."""
+    suffix = f": {what}" if what else ""
+    reporter.log(f"gitops: {ctx.platform} {ctx.event} event on {ctx.ref or '(no ref)'}{suffix}")
+    if ctx.platform != Platform.LOCAL:
+        mark_safe_directory(root)
+        with reporter.group("Fetch registry tags"):
+            complete_checkout(ctx, root, reporter, deleted=deleted)

@@ -51,11 +51,7 @@ def checkout_and_run(
     and what it holds), then ``run``."""
     from gitops.ci import checkout
 
-    reporter.log(f"gitops: {ctx.platform} {ctx.event} event on {ctx.ref or '(no ref)'}: promote")
-    if ctx.platform != Platform.LOCAL:
-        checkout.mark_safe_directory(repo)
-        with reporter.group("Fetch registry tags"):
-            checkout.complete_checkout(ctx, repo, reporter, deleted=False)
+    checkout.prepare(ctx, repo, reporter, "promote")
     run(ctx, inputs, repo, reporter, record, env)
 
 
