@@ -404,3 +404,14 @@ def test_a_webhook_is_told_where_the_bytes_are_and_nothing_is_fetched(
         assert cache._dir is None  # nothing was fetched for it
     finally:
         receiver.close()
+
+
+def test_a_remote_url_is_shown_without_its_credentials(own: Registry) -> None:
+    (own.path / ".dvc" / "config.local").write_text(
+        "['remote \"store\"']\n    url = https://bob:hunter2@dvc.example.com/store?sig=abc123\n"
+    )
+    source = resolve(own.path, "churn", "models/churn.pkl", own.commit_of("v1.0.0"))
+    assert source.remote_url == "https://dvc.example.com/store"
+    assert source.url.startswith("https://dvc.example.com/store/files/md5/")
+    shown = json.dumps(source.to_json()) + source.describe()
+    assert "hunter2" not in shown and "abc123" not in shown and "bob" not in shown

@@ -437,6 +437,6 @@ def _remote(
 def _clean_url(url: str, config_dir: Path) -> str:
     parts = urlsplit(url)
     if parts.scheme and len(parts.scheme) > 1:  # not a Windows drive letter
-        netloc = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=netloc))
+        netloc = parts.netloc.rpartition("@")[2]  # user:password@, and a query, may hold secrets
+        return urlunsplit(parts._replace(netloc=netloc, query="", fragment=""))
     return str((config_dir / url).resolve()) if not Path(url).is_absolute() else url
