@@ -32,6 +32,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("audit", "audit"),
     ("check-policy", "check_policy"),
     ("catalog", "catalog"),
+    ("locate", "locate"),
     ("schema", "schema"),
     ("action", "action"),
     ("demo", "demo"),

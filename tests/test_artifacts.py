@@ -415,3 +415,24 @@ def test_a_remote_url_is_shown_without_its_credentials(own: Registry) -> None:
     assert source.url.startswith("https://dvc.example.com/store/files/md5/")
     shown = json.dumps(source.to_json()) + source.describe()
     assert "hunter2" not in shown and "abc123" not in shown and "bob" not in shown
+
+
+def test_locate_says_where_a_version_is_without_fetching(registry: Registry) -> None:
+    clone = registry.path
+    result = gitops(clone, "locate", "embed@v2.0.0", "--files", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    source = resolve(clone, "embed", "models/embed", registry.commit_of("v2.0.0"))
+    assert data["url"] == source.url and data["nfiles"] == 4 and data["remote"] == "store"
+    files = {f["path"]: f for f in data["files"]}
+    assert set(files) == {"vectors.bin", "vocab.txt", "nested/deep/config.json", "new.txt"}
+    vocab = files["vocab.txt"]
+    assert Path(vocab["url"]).read_bytes() == CONTENT["v2.0.0"]["models/embed/vocab.txt"]
+    assert vocab["hash"] == hashlib.md5(CONTENT["v2.0.0"]["models/embed/vocab.txt"]).hexdigest()
+
+    text = gitops(clone, "locate", "trained@v1.0.0").stdout
+    assert "tracked: pipe/dvc.lock" in text and "bytes:   DVC remote store" in text
+    small = gitops(clone, "locate", "small@latest", "--files").stdout
+    assert "bytes:   Git (19 B)" in small
+    missing = gitops(clone, "locate", "churn")
+    assert missing.returncode == 2 and "say which version" in missing.stderr

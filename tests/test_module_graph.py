@@ -58,7 +58,9 @@ def cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("package", ["ci", "commands", "promote", "report", "deploy"])
+@pytest.mark.parametrize(
+    "package", ["ci", "commands", "promote", "report", "deploy", "artifacts", "catalog"]
+)
 def test_no_import_cycle_within(package: str) -> None:
     modules = {
         f"gitops.{package}.{p.stem}": p for p in (ROOT / package).glob("*.py")

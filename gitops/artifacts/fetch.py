@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops.artifacts.resolve import DVC, GIT, Source, Want, human_size, resolve_many
+from gitops.artifacts.resolve import (
+    DVC,
+    GIT,
+    Source,
+    Want,
+    human_size,
+    object_url,
+    resolve_many,
+)
 from gitops.errors import GitopsError, UsageError
 from gitops.registry.git import run_git
 from gitops.text import shorten
@@ -200,6 +208,57 @@ def _md5(path: Path, algorithm: str) -> str:
         from dvc_data.hashfile.hash import fobj_md5
 
         return fobj_md5(f, name=algorithm)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of an artifact: its path under the artifact, size, hash and object URL."""
+
+    path: str  # "" : the artifact is this one file
+    size: int | None  # None: DVC's folder manifests do not record sizes
+    hash: str  # md5 (DVC) or the blob id (Git)
+    url: str  # the object in the DVC remote; "" for Git
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "hash": self.hash, "url": self.url or None}
+
+
+def list_files(repo: Path, source: Source) -> list[FileEntry]:
+    """Every file of the artifact, without fetching any: Git's tree, or DVC's record (a folder's
+    manifest comes from DVC's cache or remote, through DVC)."""
+    if source.kind == GIT:
+        paths = [source.path] if source.path else []
+        listing = run_git(
+            repo, "ls-tree", "-r", "-l", "-z", "--full-tree", source.commit, "--", *paths
+        )
+        entries = []
+        for line in listing.split(b"\0"):
+            meta, _, name = line.decode("utf-8", "surrogateescape").partition("\t")
+            fields = meta.split()
+            if len(fields) == 4 and fields[1] == "blob":
+                rel = name[len(source.path) :].lstrip("/") if source.path else name
+                entries.append(FileEntry(rel, int(fields[3]), fields[2], ""))
+        return entries
+    if not source.is_dir and source.output == source.path:
+        return [FileEntry("", source.size, source.md5, source.url)]
+    api = dvc_api()
+    if api is None:
+        raise UsageError(EXTRA_MISSING.format(path=source.path))
+    try:
+        fs = api.DVCFileSystem(str(repo), rev=source.commit, subrepos=bool(source.project))
+        expected = _expected(fs, source)
+    except Exception as exc:  # noqa: BLE001 - a remote's client fails in its own ways
+        said = shorten(" ".join(f"{type(exc).__name__}: {exc}".split()), 300)
+        raise GitopsError(f"cannot list {source.path} from {_where(source)}: {said}") from None
+    return [
+        FileEntry(
+            rel,
+            None,
+            md5,
+            object_url(source.remote_url, md5, source.legacy) if source.remote_url else "",
+        )
+        for rel, md5 in sorted(expected.items())
+    ]
 
 
 class FetchCache:
