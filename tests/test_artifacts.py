@@ -268,6 +268,7 @@ def test_a_fault_fails_the_deploy_and_the_old_version_stays(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert expected in output
+    assert "rolled back" not in output  # nothing changed there: nothing to roll back
     assert "Traceback" not in output
     assert target.read_bytes() == CONTENT["v1.0.0"]["models/churn.pkl"]  # old version runs
     assert not [p for p in target.parent.parent.parent.iterdir() if p.name.startswith(".churn")]

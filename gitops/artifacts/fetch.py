@@ -130,6 +130,11 @@ def _fetch_dvc(repo: Path, source: Source, dest: Path) -> Fetched:
         raise
     except Exception as exc:  # noqa: BLE001 - a remote's client fails in its own ways
         said = shorten(" ".join(f"{type(exc).__name__}: {exc}".split()), 300)
+        if isinstance(exc, PermissionError):
+            said += (
+                " (check the remote's credentials: DVC takes them from its config, "
+                ".dvc/config.local or the cloud's variables, e.g. AWS_ACCESS_KEY_ID)"
+            )
         raise GitopsError(f"cannot fetch {source.path} from {where}: {said}") from None
     files, size = _verify(target, expected, source)
     return Fetched(source, dest, files, size, origin)

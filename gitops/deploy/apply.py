@@ -325,7 +325,8 @@ class Applier:
         # it failed: what runs now is the new version when the driver put it there (and only
         # the health check failed), else what ran before
         running = action.to_version if deployed else action.from_version
-        if env.on_failure == "rollback" and action.from_version is not None:
+        untouched = outcome.details.get("untouched", False)  # nothing changed: nothing to undo
+        if env.on_failure == "rollback" and action.from_version is not None and not untouched:
             return self._rollback(env, driver, action, outcome.message, running, tails)
         return self._result(action, "failed", outcome.message, running, **tails)
 

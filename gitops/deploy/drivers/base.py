@@ -120,6 +120,12 @@ class DeployOutcome:
     message: str
     details: dict[str, Any] = field(default_factory=dict)  # e.g. url, commit, pr_url
 
+    @classmethod
+    def untouched(cls, message: str) -> DeployOutcome:
+        """A failure before anything in the environment changed (its bytes could not be
+        fetched, say): what ran there still runs, so there is nothing to roll back."""
+        return cls(False, f"{message}; the previous version stays", {"untouched": True})
+
 
 class Driver:
     """Subclasses set ``name`` and ``Settings`` and implement ``deploy``."""

@@ -130,7 +130,7 @@ class CommandDriver(Driver):
         try:
             facts = self._facts(request)
         except GitopsError as exc:
-            return DeployOutcome(False, f"{exc}; {argv[0]} was not run")
+            return DeployOutcome.untouched(f"{exc}; {argv[0]} was not run")
         result = run_streaming(
             argv,
             {**self.settings.env, **facts},

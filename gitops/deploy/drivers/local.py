@@ -57,7 +57,7 @@ class LocalDriver(Driver):
                 fetched = fetch(request.repo, source, staging)
         except (GitopsError, OSError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            return DeployOutcome(False, f"{exc}; the previous version stays")
+            return DeployOutcome.untouched(str(exc))
         marker = {
             "artifact": request.artifact,
             "version": request.version,

@@ -98,7 +98,7 @@ class ManifestDriver(Driver):
             try:
                 facts["url"] = remote_url(request)
             except GitopsError as exc:
-                return DeployOutcome(False, str(exc))
+                return DeployOutcome.untouched(str(exc))
         values = {path: render(template, facts) for path, template in templates.items()}
         subject = render(self.s.message if request.version else REMOVE_MESSAGE, facts).strip()
         message = f"{subject}\n\n{_facts_text(request)}\n"
