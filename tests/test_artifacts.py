@@ -437,3 +437,22 @@ def test_locate_says_where_a_version_is_without_fetching(registry: Registry) -> 
     assert "bytes:   Git (19 B)" in small
     missing = gitops(clone, "locate", "churn")
     assert missing.returncode == 2 and "say which version" in missing.stderr
+
+
+def test_dvc_is_imported_only_to_fetch(own: Registry) -> None:
+    """Plans, summaries and `locate` read DVC's files without DVC: runs that deploy nothing
+    from DVC do not pay its import (about a second)."""
+    _promote(own, "embed", "v2.0.0", 1)
+    _environments(own.path, own.path.parent / "deployed")
+    code = (
+        "import sys; sys.argv = ['gitops', 'plan', '--json', '-r', sys.argv[1]]\n"
+        "import gitops.cli, gitops.deploy.apply, gitops.artifacts.fetch\n"
+        "try:\n    gitops.cli.run()\nexcept SystemExit:\n    pass\n"
+        "assert not [m for m in sys.modules if m == 'dvc' or m.startswith('dvc.')], 'dvc imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(own.path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    sources = json.loads(result.stdout)["sources"]
+    assert [(s["artifact"], s["kind"], s["nfiles"]) for s in sources] == [("embed", "dvc", 4)]
