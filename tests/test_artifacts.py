@@ -217,6 +217,20 @@ def test_apply_deploys_dvc_models_to_every_environment_fetching_once(
     assert result.stdout.count("fetched models/embed at") == 1
     assert result.stdout.count("fetched models/churn.pkl at") == 1
     assert "from the DVC remote" in result.stdout
+    # the record keeps DVC's md5s (no second read of the model); an edited file is drift
+    marker = json.loads((deployed / "prod" / "embed" / ".gitops-deployed.json").read_text())
+    assert marker["hash"] == "md5"
+    assert (
+        marker["files"]["models/embed/vocab.txt"]
+        == hashlib.md5(CONTENT["v2.0.0"]["models/embed/vocab.txt"]).hexdigest()
+    )
+    edited = deployed / "prod" / "embed" / "models" / "embed" / "vocab.txt"
+    edited.chmod(0o644)
+    edited.write_bytes(b"edited by hand\n")
+    plan = json.loads(gitops(clone, "plan", "--json").stdout)
+    [drift] = [a for a in plan["actions"] if a["drift"]]
+    assert (drift["environment"], drift["artifact"], drift["kind"]) == ("prod", "embed", "redeploy")
+    assert "changed: models/embed/vocab.txt" in drift["drift_reason"]
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("gitops-fetch-*/0/models/embed"))
 
 
@@ -456,3 +470,37 @@ def test_dvc_is_imported_only_to_fetch(own: Registry) -> None:
     assert result.returncode == 0, result.stderr
     sources = json.loads(result.stdout)["sources"]
     assert [(s["artifact"], s["kind"], s["nfiles"]) for s in sources] == [("embed", "dvc", 4)]
+
+
+def test_the_last_deploy_of_a_run_takes_the_files_the_others_copy(
+    registry: Registry, tmp_path: Path
+) -> None:
+    clone = registry.clone(tmp_path / "clone")
+    commit = registry.commit_of("v1.0.0")
+    logged: list[str] = []
+    cache = FetchCache(clone, logged.append)
+    for _ in range(2):  # the plan has two environments deploying it
+        cache.expect("embed", "models/embed", commit)
+    source = cache.source("embed", "models/embed", commit)
+    want = tree_digest(dvc_pulled(registry, tmp_path / "pulled", "v1.0.0", "models/embed"))
+    places = []
+    for n in range(3):
+        staging = tmp_path / f"env{n}"
+        staging.mkdir()
+        placed = cache.place(source, staging)
+        assert tree_digest(staging / "models" / "embed") == want
+        places.append(placed)
+    # the first copied, the second (the last expected) moved the run's copy away, so the third
+    # (unexpected) fetched again: two fetches, and the first environment's files untouched
+    assert len(logged) == 2
+    assert tree_digest(tmp_path / "env0" / "models" / "embed") == want
+    cache.close()
+
+    # a version some deploy reads in place (a command) is never moved away from under it
+    reader = FetchCache(clone)
+    reader.expect("embed", "models/embed", commit)
+    read = reader.get(source)
+    (tmp_path / "envx").mkdir()
+    reader.place(source, tmp_path / "envx")
+    assert tree_digest(read.path) == want  # still there
+    reader.close()

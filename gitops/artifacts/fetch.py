@@ -16,12 +16,14 @@ import atexit
 import hashlib
 import io
 import os
+import posixpath
 import shutil
 import tarfile
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from gitops.artifacts.resolve import (
     Want,
     human_size,
     object_url,
+    repo_path,
     resolve_many,
 )
 from gitops.errors import GitopsError, UsageError
@@ -61,6 +64,8 @@ class Fetched:
     files: int
     bytes: int
     origin: str  # "git", "cache" (DVC's local cache), "remote", "cache+remote"
+    # path under root -> md5 of the bytes, as checked (DVC 3 outputs; empty otherwise)
+    md5s: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def path(self) -> Path:
@@ -137,7 +142,12 @@ def _fetch_dvc(repo: Path, source: Source, dest: Path) -> Fetched:
             )
         raise GitopsError(f"cannot fetch {source.path} from {where}: {said}") from None
     files, size = _verify(target, expected, source)
-    return Fetched(source, dest, files, size, origin)
+    md5s = (
+        {}
+        if source.legacy
+        else {posixpath.join(source.path, rel).rstrip("/"): md5 for rel, md5 in expected.items()}
+    )
+    return Fetched(source, dest, files, size, origin, md5s)
 
 
 def _where(source: Source) -> str:
@@ -193,17 +203,20 @@ def _verify(target: Path, expected: dict[str, str], source: Source) -> tuple[int
             f"{source.path}: DVC gave other files than its record names "
             f"(missing: {', '.join(missing[:3]) or '-'}; unexpected: {', '.join(extra[:3]) or '-'})"
         )
-    size = 0
-    for rel, path in sorted(found.items()):
-        got = _md5(path, algorithm)
+    # md5 releases the GIL on large reads: the files are checked on every CPU at once
+    workers = min(8, os.cpu_count() or 1, max(len(found), 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        hashes = dict(
+            zip(found, pool.map(lambda p: _md5(p, algorithm), found.values()), strict=True)
+        )
+    for rel, got in sorted(hashes.items()):
         if got != expected[rel]:
             name = f"{source.path}/{rel}" if rel else source.path
             raise GitopsError(
                 f"{name}: the bytes from {_where(source)} do not match DVC's record "
                 f"(md5 {got}, expected {expected[rel]}): the object is corrupt"
             )
-        size += path.stat().st_size
-    return len(found), size
+    return len(found), sum(path.stat().st_size for path in found.values())
 
 
 def _md5(path: Path, algorithm: str) -> str:
@@ -277,6 +290,16 @@ class FetchCache:
         self._sources: dict[Want, Source | GitopsError] = {}
         self._lock = threading.Lock()  # environments deploy in parallel threads...
         self._fetching: dict[tuple[str, str], threading.Lock] = {}  # ...one per version
+        self._uses: dict[tuple[str, str], int] = {}  # deploys of this run still to come
+        self._readers: set[tuple[str, str]] = set()  # read in place (``get``): never moved
+        self._slots = 0  # folders handed out under _dir
+
+    def expect(self, artifact: str, path: str | None, commit: str) -> None:
+        """One more deploy of this run will want this version (the applier counts them from
+        its plan): the last one may take the fetched files instead of copying them."""
+        key = (commit, repo_path(artifact, path)[0])
+        with self._lock:
+            self._uses[key] = self._uses.get(key, 0) + 1
 
     def source(self, artifact: str, path: str | None, commit: str) -> Source:
         """``resolve``d once per run."""
@@ -295,14 +318,38 @@ class FetchCache:
     def get(self, source: Source) -> Fetched:
         """The run's copy (read it, do not change it); the same error again for a version
         that failed to fetch, without a second try in the same run."""
+        key, one, dest = self._slot(source)
+        with self._lock:
+            self._readers.add(key)
+        with one:  # another version's fetch goes on meanwhile; this one's waits for the first
+            return self._get(key, source, dest)
+
+    def place(self, source: Source, staging: Path) -> Fetched:
+        """The version's files under ``staging`` (an empty folder), laid out as ``fetch`` lays
+        them out: moved there when this is the run's last deploy that wants them and nothing
+        reads them in place, else copied (an environment's files are its own)."""
+        key, one, dest = self._slot(source)
+        with one:
+            fetched = self._get(key, source, dest)
+            with self._lock:
+                left = self._uses[key] = self._uses.get(key, 1) - 1
+                movable = left <= 0 and key not in self._readers
+            if not movable:
+                copy_into(fetched, staging)
+                return replace(fetched, root=staging)
+            for child in list(fetched.root.iterdir()):
+                shutil.move(child, staging / child.name)  # a rename on the same filesystem
+            del self._done[key]  # an unexpected later deploy of it fetches it again
+            return replace(fetched, root=staging)
+
+    def _slot(self, source: Source) -> tuple[tuple[str, str], threading.Lock, Path]:
         key = (source.commit, source.path)
         with self._lock:
             if self._dir is None:
                 self._dir = Path(tempfile.mkdtemp(prefix="gitops-fetch-"))
             one = self._fetching.setdefault(key, threading.Lock())
-            dest = self._dir / str(len(self._fetching))
-        with one:  # another version's fetch goes on meanwhile; this one's waits for the first
-            return self._get(key, source, dest)
+            self._slots += 1
+            return key, one, self._dir / str(self._slots)
 
     def _get(self, key: tuple[str, str], source: Source, dest: Path) -> Fetched:
         if key not in self._done:
@@ -327,6 +374,8 @@ class FetchCache:
             self._dir = None
         self._done.clear()
         self._fetching.clear()
+        self._uses.clear()
+        self._readers.clear()
 
 
 _PROCESS: dict[Path, FetchCache] = {}

@@ -134,6 +134,9 @@ class Applier:
             return []
         if not self.dry_run:
             self._lock(busy)
+        for action in plan.changes:  # so that the last deploy of a version may take its files
+            if action.environment in busy and action.to_version and action.to_commit:
+                self.fetches.expect(action.artifact, action.path, action.to_commit)
         try:
             results: list[Result] = []
             for level in environment_levels(self.config, busy):

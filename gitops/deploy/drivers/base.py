@@ -60,6 +60,10 @@ class DeployRequest:
         """This version's bytes in a folder the run owns: read them, do not change them."""
         return self._fetches().get(self.source())
 
+    def place(self, staging: Path) -> Fetched:
+        """This version's bytes put under ``staging``, an environment's own copy."""
+        return self._fetches().place(self.source(), staging)
+
     def _fetches(self) -> FetchCache:
         return self.fetches if self.fetches is not None else process_fetches(self.repo)
 

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gitops.artifacts.fetch import ORIGINS, copy_into, fetch
+from gitops.artifacts.fetch import ORIGINS, fetch
 from gitops.artifacts.resolve import DVC, human_size
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, Observation
 from gitops.deploy.drivers.settings import LocalSettings
@@ -51,8 +51,7 @@ class LocalDriver(Driver):
         try:
             source = request.source()
             if source.kind == DVC:
-                fetched = request.fetch()  # once per run, however many environments
-                copy_into(fetched, staging)
+                fetched = request.place(staging)  # fetched once per run, whatever the number
             else:
                 fetched = fetch(request.repo, source, staging)
         except (GitopsError, OSError) as exc:
@@ -62,7 +61,9 @@ class LocalDriver(Driver):
             "artifact": request.artifact,
             "version": request.version,
             "commit": request.commit,
-            "files": file_hashes(staging),
+            # DVC's md5s, checked as the bytes came: no second read of a big model
+            "hash": "md5" if fetched.md5s else "sha256",
+            "files": fetched.md5s or file_hashes(staging),
         }
         (staging / MARKER_FILE).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
         old = dest.with_name(dest.name + ".old")
@@ -82,8 +83,8 @@ class LocalDriver(Driver):
         return observe_dir(target_dir(self.base(repo), environment, artifact))
 
 
-def file_hashes(root: Path) -> dict[str, str]:
-    """``relative/path -> sha256`` of every file under ``root`` but the marker; a symlink by
+def file_hashes(root: Path, algorithm: str = "sha256") -> dict[str, str]:
+    """``relative/path -> hash`` of every file under ``root`` but the marker; a symlink by
     its target's text (what ``git archive`` wrote), never followed."""
     hashes: dict[str, str] = {}
     for folder, dirs, files in os.walk(root):
@@ -94,10 +95,10 @@ def file_hashes(root: Path) -> dict[str, str]:
             if rel == MARKER_FILE:
                 continue
             if path.is_symlink():
-                digest = hashlib.sha256(os.readlink(path).encode()).hexdigest()
+                digest = hashlib.new(algorithm, os.readlink(path).encode()).hexdigest()
             else:
                 with open(path, "rb") as f:
-                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+                    digest = hashlib.file_digest(f, algorithm).hexdigest()
             hashes[rel] = digest
     return hashes
 
@@ -114,7 +115,10 @@ def observe_dir(dest: Path) -> Observation:
         return Observation("unknown", None, f"{dest} holds files gitops did not put there")
     if not isinstance(recorded, dict):  # written before hashes were recorded: cannot tell
         return Observation("running", version, "bytes not checked (no hashes recorded)")
-    found = file_hashes(dest)
+    algorithm = marker.get("hash", "sha256")
+    if algorithm not in ("sha256", "md5"):
+        return Observation("unknown", version, f"{dest}: unknown hash {algorithm!r} in its record")
+    found = file_hashes(dest, algorithm)
     changed = sorted(p for p in recorded.keys() & found.keys() if recorded[p] != found[p])
     gone = sorted(recorded.keys() - found.keys())
     added = sorted(found.keys() - recorded.keys())
