@@ -32,6 +32,7 @@ from gitops.artifacts.resolve import (
     GIT,
     Source,
     Want,
+    files_count,
     human_size,
     object_url,
     repo_path,
@@ -356,10 +357,9 @@ class FetchCache:
             try:
                 self._done[key] = done = fetch(self.repo, source, dest)
                 if self.log is not None and source.kind == DVC:
-                    self.log(
-                        f"fetched {source.path} at {source.commit[:12]}: {done.files} files, "
-                        f"{human_size(done.bytes)}, from {ORIGINS[done.origin]}"
-                    )
+                    amount = f"{files_count(done.files)}, {human_size(done.bytes)}"
+                    where = f"{source.path} at {source.commit[:12]}"
+                    self.log(f"fetched {where}: {amount}, from {ORIGINS[done.origin]}")
             except GitopsError as exc:
                 shutil.rmtree(dest, ignore_errors=True)
                 self._done[key] = exc

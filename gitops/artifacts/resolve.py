@@ -96,6 +96,10 @@ def object_url(remote_url: str, md5: str, legacy: bool) -> str:
     return f"{base}/{md5[:2]}/{md5[2:]}" if legacy else f"{base}/files/md5/{md5[:2]}/{md5[2:]}"
 
 
+def files_count(n: int) -> str:
+    return f"{n:,} file{'s' if n != 1 else ''}"
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "kB", "MB", "GB", "TB"):
@@ -111,7 +115,7 @@ def amount(source: Source) -> str:
     if source.size is not None:
         parts.append(human_size(source.size))
     if source.is_dir and source.nfiles is not None:
-        parts.append(f"{source.nfiles:,} file{'s' if source.nfiles != 1 else ''}")
+        parts.append(files_count(source.nfiles))
     return " in ".join(parts)
 
 

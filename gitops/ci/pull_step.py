@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from gitops.artifacts.fetch import ORIGINS, fetch
-from gitops.artifacts.resolve import GIT, human_size, resolve
+from gitops.artifacts.resolve import GIT, files_count, human_size, resolve
 from gitops.ci import summary
 from gitops.ci.context import Context
 from gitops.ci.reporter import Reporter
@@ -75,5 +75,6 @@ def pull(repo: Path, artifact: str, path: str, commit: str) -> tuple[Path, str]:
         fetched.path.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    done = f"{fetched.files} files, {human_size(fetched.bytes)}, from {ORIGINS[fetched.origin]}"
+    size = human_size(fetched.bytes)
+    done = f"{files_count(fetched.files)}, {size}, from {ORIGINS[fetched.origin]}"
     return target, done

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from gitops.artifacts.fetch import ORIGINS, fetch
-from gitops.artifacts.resolve import DVC, human_size
+from gitops.artifacts.resolve import DVC, files_count, human_size
 from gitops.deploy.drivers.base import DeployOutcome, DeployRequest, Driver, Observation
 from gitops.deploy.drivers.settings import LocalSettings
 from gitops.errors import GitopsError
@@ -74,7 +74,7 @@ class LocalDriver(Driver):
         shutil.rmtree(old, ignore_errors=True)
         return DeployOutcome(
             True,
-            f"wrote {request.version} into {dest} ({fetched.files} files, "
+            f"wrote {request.version} into {dest} ({files_count(fetched.files)}, "
             f"{human_size(fetched.bytes)}, from {ORIGINS[fetched.origin]})",
             {"dir": str(dest), "origin": fetched.origin},
         )
