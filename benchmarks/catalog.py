@@ -135,8 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"report shape B: {reg_meta['versions']} versions x {reg_meta['metrics']} metrics")
         repos.append(("metrics", None, reg))
 
-    # `python -m gitops` puts the current folder first on sys.path: not benchmarks/, whose
-    # yaml.py would stand in for PyYAML
+    # `python -m gitops` puts the current folder first on sys.path: not the source tree
     os.chdir(base)
     print("\ntiming (median of whole processes, peak RSS):")
     results: list[tuple[str, int | None, str, Result, str]] = []

@@ -4,7 +4,7 @@ ruamel.yaml reads it.
 An ``artifacts.yaml`` or ``dvc.yaml`` is nearly always block mappings and sequences of one-line
 plain or quoted scalars, with ``[a, b]`` lists and comments. ruamel.yaml's pure-Python loader
 (GTO's, ``gitops.yamlfile.load_gto_yaml``) takes a few milliseconds for a 10-entry file and
-seconds for a 5,000-entry one; this reader takes a fortieth of that (benchmarks/yaml.py). It
+seconds for a 5,000-entry one; this reader takes a fortieth of that (benchmarks/yaml_readers.py). It
 reads only that subset and raises ``NotSimple`` for anything else (anchors, tags, block or
 multi-line scalars, flow mappings, escapes, tabs, directives, duplicate keys, anything
 malformed): the caller then reads the file with ``load_gto_yaml``, which gives the answer or

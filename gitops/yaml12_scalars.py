@@ -2,8 +2,9 @@
 its int, float or bool value, for YAML 1.2 (ruamel's default) and 1.1 (after ``%YAML 1.1``).
 
 For ``gitops.yaml12_fast``, which reads common files without a YAML library (YAML 1.2 only: it
-passes files with a directive to ruamel itself). The 1.1 table is ruamel's too; benchmarks/yaml.py
-runs the PyYAML re-creation of ruamel (``gitops/yaml12.py`` until issue 14) against it.
+passes files with a directive to ruamel itself). The 1.1 table is ruamel's too;
+benchmarks/yaml_readers.py runs the PyYAML re-creation of ruamel (``gitops/yaml12.py`` until
+issue 14) against it.
 """
 
 from __future__ import annotations

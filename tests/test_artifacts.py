@@ -504,3 +504,29 @@ def test_the_last_deploy_of_a_run_takes_the_files_the_others_copy(
     reader.place(source, tmp_path / "envx")
     assert tree_digest(read.path) == want  # still there
     reader.close()
+
+
+def test_plans_name_where_bytes_come_from_and_skip_virtual_paths(registry: Registry) -> None:
+    from gitops.deploy.plan import Action, Plan
+    from gitops.deploy.render import plan_markdown, plan_table
+    from gitops.deploy.sources import attach
+
+    commit = registry.commit_of("v2.0.0")
+
+    def plan_of(*paths: str) -> Plan:
+        actions = [
+            Action("prod", name, "prod", "deploy", None, "v2.0.0", commit, path)
+            for name, path in zip(("churn", "small", "url"), paths, strict=False)
+        ]
+        return attach(Plan(actions), registry.path)
+
+    mixed = plan_of("models/churn.pkl", "models/small.json", "s3://elsewhere/model.pkl")
+    text, markdown = plan_table(mixed), plan_markdown(mixed)
+    assert "churn     v2.0.0   DVC remote store (" in text and "), 25 B" in text
+    assert "small     v2.0.0   Git (19 B)" in text
+    assert "url       v2.0.0   not in Git or DVC at this version" in text
+    assert "| `churn` | `v2.0.0` | DVC remote `store` (`" in markdown
+    assert "| `url` | `v2.0.0` | _not in Git or DVC at this version_ |  |" in markdown
+    # a registry whose paths are all virtual gets no table of blanks
+    virtual = plan_of("s3://elsewhere/a.pkl", "https://x/y")
+    assert "Where the bytes come from" not in plan_table(virtual) + plan_markdown(virtual)

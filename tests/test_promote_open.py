@@ -429,10 +429,9 @@ def test_without_metrics_files_the_body_is_the_request_and_the_plan(
     body = pr_body(forge, "github", pr.number)
     assert "`prod` holds no version of it yet" in body
     assert "compared with" not in body and "📊" not in body
-    plan, _, sources = body.rpartition("Where the bytes come from:")
-    assert plan.rstrip().endswith(
+    # no path annotated (the version is its commit's whole tree): no "where the bytes come
+    # from" table, the plan ends the body
+    assert body.endswith(
         "| `prod` | `churn` | deploy | _(none)_ | `v1.0.0` | waits for staging\\: v1\\.0\\.0 is "
-        "to be deployed there first |"
+        "to be deployed there first |\n"
     )
-    # no path annotated: the version is its commit's whole tree, kept in Git
-    assert sources.endswith("| `churn` | `v1.0.0` | Git | 153 B in 1 file |\n")

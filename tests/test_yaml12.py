@@ -3,7 +3,7 @@
 ``gitops.yamlfile.load_gto_yaml`` reads with ruamel.yaml itself, set as GTO 1.10.1 sets it
 (``YAML(typ="safe", pure=True)``, ``gto/config.py``), adding lines and errors with file and line.
 These tables of tricky scalars and documents (once the check of a PyYAML re-creation of ruamel's
-rules, which benchmarks/yaml.py still runs) check that nothing is lost on the way: the same
+rules, which benchmarks/yaml_readers.py still runs) check that nothing is lost on the way: the same
 values and types, or both fail. ``gitops.registry.gto_json`` is compared with GTO's
 ``make_ready_to_serialize`` + ``json.dumps``. Differential tests on real repositories check the
 whole path for ``.gto``; ``tests/test_differential.py`` does it for ``artifacts.yaml``.
@@ -206,8 +206,8 @@ def test_loader_reads_as_gto_ruamel_loader(document: str) -> None:
     assert ours == theirs
 
 
-# What the PyYAML re-creation of ruamel's rules read differently (benchmarks/yaml.py), and the
-# directive GTO's shared loader keeps (see below).
+# What the PyYAML re-creation of ruamel's rules read differently (benchmarks/yaml_readers.py),
+# and the directive GTO's shared loader keeps (see below).
 MISSES = [
     "a: b\x85c\n",  # ruamel's reader: NEL, LS and PS do not break lines
     "a: b\u2028c\n",

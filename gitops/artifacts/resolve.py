@@ -21,6 +21,7 @@ DVC's rules followed here (DVC 3):
 from __future__ import annotations
 
 import configparser
+import functools
 import posixpath
 import re
 from collections.abc import Iterable
@@ -35,6 +36,11 @@ from gitops.yamlfile import YamlDocument, YamlFileError, load_yaml
 
 GIT = "git"
 DVC = "dvc"
+
+
+class NotFound(GitopsError):
+    """The path is in neither Git nor DVC at that commit (a wrong path, or a virtual one: a
+    URL, say, which GTO allows)."""
 
 
 @dataclass(frozen=True)
@@ -164,38 +170,76 @@ def resolve_each(repo: Path, wants: Iterable[Want]) -> dict[Want, Source | Gitop
     found = objects_at(repo, specs)
     dvc_files: list[str] = []
     projects: dict[Want, str] = {}
+    trees: dict[str, list[str]] = {}  # commit -> folders kept in Git, listed in one go
     for want, (path, project) in located.items():
         here = found[_spec(want.commit, path)]
         if here is not None and here.type in ("blob", "tree"):
+            if here.type == "tree":
+                trees.setdefault(want.commit, []).append(path)
             continue
         roots = [p for p in _dvc_dirs(path, project) if found[_spec(want.commit, p)] is not None]
-        project = posixpath.dirname(roots[-1]) if roots else project
+        if not roots:
+            continue  # no DVC project there: the path is in neither (no DVC file to read)
+        project = posixpath.dirname(roots[-1])
         projects[want] = project
         dvc_files += [_spec(want.commit, f) for f in _candidates(path, project)]
         dvc_files.append(_spec(want.commit, posixpath.join(project, ".dvc", "config")))
     contents = read_paths_at(repo, dvc_files, max_size=16 << 20) if dvc_files else {}
+    listed = {commit: _tree_sizes(repo, commit, paths) for commit, paths in trees.items()}
     result: dict[Want, Source | GitopsError] = {}
     for want, (path, _) in located.items():
         try:
-            result[want] = _one(repo, want, path, found, projects, dvc_files, contents)
+            here = found[_spec(want.commit, path)]
+            if here is not None and here.type in ("blob", "tree"):
+                count, size = (1, here.size) if here.type == "blob" else listed[want.commit][path]
+                result[want] = Source(
+                    want.artifact, path, want.commit, GIT, here.type == "tree", size, count
+                )
+            elif want not in projects:
+                raise NotFound(
+                    f"{path or '(the whole tree)'} of {want.artifact} is neither in Git nor "
+                    f"tracked by DVC at {want.commit[:12]}: it is not in the commit's tree, and "
+                    "no DVC project (.dvc/) is there; check the artifact's path in "
+                    "artifacts.yaml or dvc.yaml"
+                )
+            else:
+                result[want] = _one(repo, want, path, projects, dvc_files, contents)
         except GitopsError as exc:
             result[want] = exc
     return result
+
+
+def _tree_sizes(repo: Path, commit: str, paths: list[str]) -> dict[str, tuple[int, int]]:
+    """``folder -> (files, bytes)`` for folders of one commit, from one ``git ls-tree``."""
+    wanted = list(dict.fromkeys(paths))
+    args = [p for p in wanted if p]  # "": the whole tree, which lists everything anyway
+    every = "" in wanted
+    listing = run_git(
+        repo, "ls-tree", "-r", "-l", "-z", "--full-tree", commit, "--", *([] if every else args)
+    )
+    sizes = dict.fromkeys(wanted, (0, 0))
+    for entry in listing.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        fields = meta.split()
+        if len(fields) != 4 or fields[1] != b"blob":
+            continue
+        name = raw.decode("utf-8", "surrogateescape")
+        size = int(fields[3]) if fields[3].isdigit() else 0
+        for folder in wanted:
+            if not folder or name.startswith(folder + "/"):
+                count, total = sizes[folder]
+                sizes[folder] = (count + 1, total + size)
+    return sizes
 
 
 def _one(
     repo: Path,
     want: Want,
     path: str,
-    found: dict[str, PathAt | None],
     projects: dict[Want, str],
     dvc_files: list[str],
     contents: dict[str, PathAt | None],
 ) -> Source:
-    here = found[_spec(want.commit, path)]
-    if want not in projects:
-        assert here is not None
-        return _git_source(repo, want, path, here.type, here.size)
     files = {
         spec.partition(":")[2]: at.content
         for spec in dvc_files
@@ -230,22 +274,6 @@ def _candidates(path: str, project: str) -> list[str]:
     return outs + locks
 
 
-def _git_source(repo: Path, want: Want, path: str, kind: str, size: int) -> Source:
-    if kind == "blob":
-        return Source(want.artifact, path, want.commit, GIT, False, size, 1)
-    paths = [path] if path else []  # "": the whole tree
-    listing = run_git(repo, "ls-tree", "-r", "-l", "-z", "--full-tree", want.commit, "--", *paths)
-    total = count = 0
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta = entry.split(b"\t", 1)[0].split()
-        if len(meta) == 4 and meta[1] == b"blob":
-            count += 1
-            total += int(meta[3]) if meta[3].isdigit() else 0
-    return Source(want.artifact, path, want.commit, GIT, True, total, count)
-
-
 def _dvc_source(repo: Path, want: Want, path: str, project: str, files: dict[str, bytes]) -> Source:
     declared = _find_output(path, _candidates(path, project), files)
     looked = [f for f in _candidates(path, project) if not f.endswith("dvc.yaml")]
@@ -266,7 +294,7 @@ def _dvc_source(repo: Path, want: Want, path: str, project: str, files: dict[str
             declared = _find_output(path, names, files)
             looked += others
     if declared is None:
-        raise GitopsError(
+        raise NotFound(
             f"{path or '(the whole tree)'} of {want.artifact} is neither in Git nor tracked by "
             f"DVC at {want.commit[:12]}: looked for it in the commit's tree and in "
             f"{', '.join(looked)}; check the artifact's path in artifacts.yaml or dvc.yaml"
@@ -303,11 +331,17 @@ def _dvc_source(repo: Path, want: Want, path: str, project: str, files: dict[str
 
 def _other_locks(repo: Path, commit: str, project: str, seen: set[str]) -> list[str]:
     """Every ``dvc.lock`` of the project at ``commit`` not looked at yet."""
+    return [n for n in _locks_of(repo, commit, project) if n not in seen]
+
+
+@functools.lru_cache(maxsize=64)
+def _locks_of(repo: Path, commit: str, project: str) -> tuple[str, ...]:
+    """Every ``dvc.lock`` of the project at ``commit``: one listing of its tree, once."""
     listing = run_git(
         repo, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", project or "."
     )
-    names = [n.decode("utf-8", "surrogateescape") for n in listing.split(b"\0") if n]
-    return [n for n in names if posixpath.basename(n) == "dvc.lock" and n not in seen]
+    names = (n.decode("utf-8", "surrogateescape") for n in listing.split(b"\0") if n)
+    return tuple(n for n in names if posixpath.basename(n) == "dvc.lock")
 
 
 def _find_output(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitops.artifacts.resolve import Source, amount
+from gitops.artifacts.resolve import NotFound, Source, amount
 from gitops.deploy.apply import Result
 from gitops.deploy.plan import Action, Plan
 from gitops.errors import GitopsError
@@ -82,7 +82,7 @@ def plan_table(plan: Plan, show_in_sync: bool = False) -> str:
     waiting = sum(1 for a in plan.changes if a.waiting)
     waits = f" ({waiting} waiting)" if waiting else ""
     text = _columns(rows) + f"\n\n{len(plan.changes)} to change{waits}, {in_sync} in sync{unseen}"
-    if plan.sources:
+    if _worth_showing(plan):
         lines = [
             [clean(artifact), short(version), shorten(clean(_source_text(found)), TABLE_MESSAGE)]
             for (artifact, version), found in plan.sources.items()
@@ -93,21 +93,31 @@ def plan_table(plan: Plan, show_in_sync: bool = False) -> str:
     return text
 
 
+def _worth_showing(plan: Plan) -> bool:
+    """Some version's bytes are in Git or DVC, or one cannot be told for a reason worth
+    reading: a registry whose paths are all virtual (URLs) gets no table of blanks."""
+    return any(not isinstance(found, NotFound) for found in plan.sources.values())
+
+
 def _source_text(found: Source | GitopsError) -> str:
     if isinstance(found, Source):
         return found.describe()
+    if isinstance(found, NotFound):
+        return "not in Git or DVC at this version (its path is as annotated)"
     return f"cannot tell: {found}"
 
 
 def sources_markdown(plan: Plan) -> str:
     """The table of where each deployed version's bytes come from ("" when none is known)."""
-    if not plan.sources:
+    if not _worth_showing(plan):
         return ""
     rows = []
     for (artifact, version), found in plan.sources.items():
         if isinstance(found, Source):
             where = _where_markdown(found)
             size = escape(amount(found))
+        elif isinstance(found, NotFound):
+            where, size = "_not in Git or DVC at this version_", ""
         else:
             where, size = f"_cannot tell_: {escape(shorten(str(found), MARKDOWN_MESSAGE))}", ""
         rows.append([code(artifact), code(short(version)), where, size])
@@ -144,7 +154,7 @@ def plan_markdown(plan: Plan) -> str:
         for a in changes
     ]
     out.append(table(["Environment", "Artifact", "Action", "From", "To", "Note"], rows))
-    if plan.sources:
+    if _worth_showing(plan):
         out += ["", "Where the bytes come from:", "", sources_markdown(plan)]
     if blind:
         out += ["", f"Not observed (their drivers cannot look): {escape(', '.join(blind))}."]

@@ -13,7 +13,8 @@ def attach(plan: Plan, repo: Path) -> Plan:
     reads; one that cannot be resolved keeps its error (the deploy will fail with it)."""
     wants: dict[tuple[str, str], Want] = {}
     for action in plan.changes:
-        if action.to_version is not None and action.to_commit is not None:
+        # no path annotated: the version is its commit's whole tree, nothing worth a line
+        if action.to_version is not None and action.to_commit is not None and action.path:
             key = (action.artifact, action.to_version)
             wants.setdefault(key, Want(action.artifact, action.path, action.to_commit))
     found = resolve_each(repo, wants.values()) if wants else {}

@@ -30,7 +30,7 @@ only off the hot path: `gitops show` reads common files with the subset reader (
 way, so benchmarks/registry.py's annotated 10k figures did not move (show --json 0.304 s
 before, 0.298 s after). ruamel C (clib) is faster still but is not GTO's reader: 32 of 519 differ.
 
-    PYTHONPATH=. python benchmarks/yaml.py [--repeat 11] [--quick]
+    PYTHONPATH=. python benchmarks/yaml_readers.py [--repeat 11] [--quick]
 """
 
 from __future__ import annotations
@@ -50,12 +50,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# This file is named yaml.py: its folder must not be where `import yaml` looks (PyYAML).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-import yaml  # noqa: E402, F401 (PyYAML, in sys.modules before benchmarks/ is on the path)
-
-sys.path.append(str(ROOT / "benchmarks"))
+import yaml  # noqa: E402 (PyYAML)
 from annotation_files import AnnotationHistory  # noqa: E402
 
 Loader = Callable[[str], Any]
