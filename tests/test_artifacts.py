@@ -530,3 +530,22 @@ def test_plans_name_where_bytes_come_from_and_skip_virtual_paths(registry: Regis
     # a registry whose paths are all virtual gets no table of blanks
     virtual = plan_of("s3://elsewhere/a.pkl", "https://x/y")
     assert "Where the bytes come from" not in plan_table(virtual) + plan_markdown(virtual)
+
+
+def test_a_folder_kept_in_git_is_counted_from_one_listing(registry: Registry) -> None:
+    commit = registry.commit_of("v1.0.0")
+    listed = git(registry.path, "ls-tree", "-r", "-l", commit, "--", "models", "pipe").splitlines()
+    sizes = {line.split("\t")[1]: int(line.split()[3]) for line in listed}
+    found = resolve_many(
+        registry.path,
+        [Want("models", "models", commit), Want("pipe", "pipe", commit), Want("all", None, commit)],
+    )
+    got = {w.artifact: s for w, s in found.items()}
+    models = [n for n in sizes if n.startswith("models/")]
+    assert (got["models"].kind, got["models"].is_dir) == (GIT, True)
+    assert got["models"].nfiles == len(models) and got["models"].size == sum(
+        sizes[n] for n in models
+    )
+    assert got["pipe"].nfiles == len([n for n in sizes if n.startswith("pipe/")])
+    everything = git(registry.path, "ls-tree", "-r", "--name-only", commit).splitlines()
+    assert got["all"].nfiles == len(everything)  # no path: the whole tree

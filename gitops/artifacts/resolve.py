@@ -225,8 +225,9 @@ def _tree_sizes(repo: Path, commit: str, paths: list[str]) -> dict[str, tuple[in
             continue
         name = raw.decode("utf-8", "surrogateescape")
         size = int(fields[3]) if fields[3].isdigit() else 0
-        for folder in wanted:
-            if not folder or name.startswith(folder + "/"):
+        parts = name.split("/")
+        for folder in ("/".join(parts[:i]) for i in range(len(parts))):  # "", a, a/b, ...
+            if folder in sizes:
                 count, total = sizes[folder]
                 sizes[folder] = (count + 1, total + size)
     return sizes
